@@ -1,0 +1,158 @@
+"""The ``maskloop`` command line: the service's commands plus the learning core's."""
+
+import getpass
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from backend.config import Settings, get_settings
+from backend.db import make_engine, make_session_factory, session_scope
+from backend.errors import DomainError
+from backend.orm import Role
+from backend.services import accounts
+from backend.services import collections as collection_service
+from backend.services.importer import import_folder
+
+app = typer.Typer(help="maskloop: self-supervised annotation assistant for microscopy.", no_args_is_help=True)
+DEMO_DIR = Path(__file__).resolve().parent / "demo"
+DEMO_NAME = "demo-nuclei"
+
+
+def _session(settings: Settings):  # type: ignore[no-untyped-def]
+    return session_scope(make_session_factory(make_engine(settings.database_url)))
+
+
+def _fail(message: str) -> None:
+    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
+    raise typer.Exit(2)
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="interface to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port")] = 8000,
+) -> None:
+    """Migrate the database, then serve the API and the web UI."""
+    import uvicorn
+
+    from backend.bootstrap import prepare
+    from backend.main import create_app
+
+    settings = get_settings()
+    how = prepare(settings)
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+    typer.secho(f"maskloop is serving on http://{shown}:{port}/", fg=typer.colors.GREEN, bold=True)
+    typer.echo(f"  {how}")
+    typer.echo(f"  data in {settings.data_dir.resolve()}; database {settings.database_url.split('@')[-1]}")
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+
+
+@app.command()
+def migrate() -> None:
+    """Bring the database schema up to date."""
+    from backend.migrate import upgrade
+
+    upgrade(get_settings().database_url)
+    typer.echo("database is up to date")
+
+
+@app.command("create-user")
+def create_user(
+    username: str,
+    role: Annotated[str, typer.Option(help="viewer, annotator or admin")] = "annotator",
+    password: Annotated[str | None, typer.Option(help="prompted for when left out")] = None,
+) -> None:
+    """Create a user account."""
+    if role not in {r.value for r in Role}:
+        _fail(f"unknown role {role!r}; use viewer, annotator or admin")
+    if password is None:
+        password = getpass.getpass(f"password for {username}: ")
+    if len(password) < 8:
+        _fail("the password must have at least 8 characters")
+    try:
+        with _session(get_settings()) as db:
+            accounts.create_user(db, username, password, Role(role))
+    except DomainError as exc:
+        _fail(exc.detail)
+    typer.echo(f"created {role} {username!r}")
+
+
+@app.command()
+def token(
+    username: str,
+    name: Annotated[str, typer.Option(help="what the token is for")] = "cli",
+) -> None:
+    """Create an API token for a user and print it (it is shown only once)."""
+    try:
+        with _session(get_settings()) as db:
+            _row, secret = accounts.create_token(db, accounts.get_user(db, username), name)
+    except DomainError as exc:
+        _fail(exc.detail)
+    typer.echo(secret)
+
+
+@app.command("import")
+def import_(
+    directory: Annotated[Path, typer.Argument(help="folder of images (PNG, JPEG, TIFF)")],
+    collection: Annotated[str, typer.Option(help="collection name; created when missing")],
+    masks: Annotated[Path | None, typer.Option(help="folder of label images with the same stems")] = None,
+    kind: Annotated[str, typer.Option(help="kind for a new collection: instance or semantic")] = "instance",
+    class_name: Annotated[list[str], typer.Option("--class", help="class name for a new collection")] = [],  # noqa: B006
+) -> None:
+    """Import a folder of images (and optionally their masks) into a collection."""
+    if not directory.is_dir():
+        _fail(f"{directory} is not a folder")
+    if masks is not None and not masks.is_dir():
+        _fail(f"--masks {masks} is not a folder")
+    if kind not in ("instance", "semantic"):
+        _fail(f"unknown kind {kind!r}; use instance or semantic")
+    settings = get_settings()
+    from backend.bootstrap import prepare
+
+    prepare(settings)
+    report = import_folder(settings, directory, collection, masks, kind, class_name, echo=typer.echo)
+    typer.echo(report.summary())
+    if report.failed and not report.added and not report.duplicates:
+        raise typer.Exit(1)
+
+
+@app.command("load-demo")
+def load_demo() -> None:
+    """Create the demo collection from the bundled sample, unless it exists already."""
+    settings = get_settings()
+    from backend.bootstrap import prepare
+
+    prepare(settings)
+    with _session(settings) as db:
+        if collection_service.get_collection_by_name(db, DEMO_NAME) is not None:
+            typer.echo(f"demo collection {DEMO_NAME!r} already loaded")
+            return
+    report = import_folder(
+        settings,
+        DEMO_DIR / "images",
+        DEMO_NAME,
+        DEMO_DIR / "labels",
+        "instance",
+        ["nucleus"],
+        mask_limit=8,
+        echo=None,
+    )
+    typer.echo(f"demo collection {DEMO_NAME!r}: {report.summary()}")
+
+
+def _mount_learning_commands() -> None:
+    # The learning core has its own CLI (pretrain, train, predict); it never imports backend.
+    from models.cli import app as models_app
+
+    for command in models_app.registered_commands:
+        app.registered_commands.append(command)
+
+
+_mount_learning_commands()
+
+
+def main() -> None:
+    app()
+
+

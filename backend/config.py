@@ -1,0 +1,47 @@
+"""Settings: one class, every value overridable with a ``MASKLOOP_`` environment variable."""
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Runtime configuration. Defaults run on one machine with nothing else installed."""
+
+    model_config = SettingsConfigDict(env_prefix="MASKLOOP_", env_file=".env", extra="ignore")
+
+    data_dir: Path = Path("./data")
+    # Defaults to a SQLite file inside data_dir (filled in by the validator below).
+    database_url: str = ""
+    admin_token: str | None = None
+    admin_password: str | None = None
+    admin_username: str = "admin"
+
+    max_upload_bytes: int = Field(default=1 << 30, gt=0, description="whole request body")
+    max_file_bytes: int = Field(default=256 << 20, gt=0, description="one image file")
+    max_image_pixels: int = Field(default=16384 * 16384, gt=0, description="width x height")
+    max_zip_members: int = Field(default=5000, gt=0)
+    max_zip_total_bytes: int = Field(default=4 << 30, gt=0, description="uncompressed zip content")
+
+    session_hours: float = Field(default=24 * 7, gt=0)
+    cookie_secure: bool = False
+    # Unreferenced blobs younger than this are left alone at start-up: another process may be
+    # between writing a blob and committing the row that references it.
+    orphan_grace_seconds: float = Field(default=3600, ge=0)
+
+    @model_validator(mode="after")
+    def _default_database(self) -> "Settings":
+        if not self.database_url:
+            self.database_url = f"sqlite:///{(self.data_dir / 'maskloop.db').resolve()}"
+        return self
+
+    @property
+    def blob_dir(self) -> Path:
+        return self.data_dir / "blobs"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,54 @@
+"""Wires the application together: settings, database, store, routers, error handlers."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
+
+from backend.api.limits import BodySizeLimit
+from backend.api.routes import annotations, auth, collections, health, images, tokens, users
+from backend.config import Settings, get_settings
+from backend.bootstrap import prepare
+from backend.db import make_engine, make_session_factory
+from backend.errors import DomainError
+from backend.imaging import ImagingError
+from backend.storage import LocalBlobStore
+
+FRONTEND_DIR = Path(__file__).resolve().parent.parent / "frontend"
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # The CLI migrates before serving; here only the idempotent repairs and the admin.
+        prepare(app.state.settings, migrate=False)
+        yield
+        app.state.engine.dispose()
+
+    app = FastAPI(title="maskloop", version="0.1.0", lifespan=lifespan)
+    app.state.settings = settings
+    app.state.engine = make_engine(settings.database_url)
+    app.state.session_factory = make_session_factory(app.state.engine)
+    app.state.store = LocalBlobStore(settings.blob_dir)
+
+    @app.exception_handler(DomainError)
+    async def domain_error(_request: Request, exc: DomainError) -> JSONResponse:
+        return JSONResponse({"detail": exc.detail}, status_code=exc.status_code)
+
+    @app.exception_handler(ImagingError)
+    async def imaging_error(_request: Request, exc: ImagingError) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=422)
+
+    app.include_router(health.router)
+    for module in (auth, users, tokens, collections, images, annotations):
+        app.include_router(module.router, prefix="/api/v1")
+    if (FRONTEND_DIR / "index.html").is_file():
+        app.mount("/", StaticFiles(directory=FRONTEND_DIR, html=True), name="frontend")
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_upload_bytes)
+    return app

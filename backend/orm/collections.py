@@ -1,0 +1,33 @@
+"""Image collections and their label classes."""
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from backend.db import Base
+from backend.orm._types import created_at_column
+
+
+class CollectionKind(StrEnum):
+    semantic = "semantic"
+    instance = "instance"
+
+
+class Collection(Base):
+    __tablename__ = "collections"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    # [{"name": ..., "color": "#rrggbb"}, ...]; class index = position + 1 (0 is background).
+    classes: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = created_at_column()
+
+    @property
+    def num_classes(self) -> int:
+        """Classes including background."""
+        return len(self.classes) + 1

@@ -1,0 +1,1 @@
+"""Pydantic request and response models, in layers: Base, Create, Public, Publics{data,count}."""

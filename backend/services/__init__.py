@@ -1,0 +1,1 @@
+"""Domain logic, independent of HTTP: routes and the CLI call these."""

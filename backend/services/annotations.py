@@ -1,0 +1,136 @@
+"""Saving and reading annotations. Every save is a new version; nothing is overwritten."""
+
+import json
+import math
+
+import numpy as np
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from backend.errors import BadInput, Conflict, NotFound
+from backend.imaging import ImagingError, decode_mask, encode_mask, mask_objects
+from backend.orm import Annotation, AnnotationSource, Collection, Image, ImageStatus, User
+from backend.storage import BlobStore
+
+
+def _parse_object_classes(
+    raw: str | None, labels: np.ndarray, collection: Collection
+) -> dict[str, int] | None:
+    if raw is None or raw == "":
+        return None
+    if collection.kind != "instance":
+        raise BadInput("object_classes applies to instance collections only; leave it out.")
+    try:
+        parsed = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise BadInput(f"object_classes is not valid JSON ({exc.msg}).") from exc
+    if not isinstance(parsed, dict):
+        raise BadInput('object_classes must be a JSON object such as {"1": 2, "5": 1}.')
+    present = set(mask_objects(labels))
+    out: dict[str, int] = {}
+    for key, value in parsed.items():
+        if not str(key).isdigit() or int(key) not in present:
+            raise BadInput(f"object_classes names object {key!r}, which is not in the mask.")
+        if not isinstance(value, int) or not 1 <= value < collection.num_classes:
+            raise BadInput(
+                f"object_classes gives object {key} class {value!r}; classes are 1.."
+                f"{collection.num_classes - 1}."
+            )
+        out[str(int(key))] = value
+    return out
+
+
+def _check_numbers(proposal_model_id: int | None, seconds_spent: float | None) -> None:
+    if proposal_model_id is not None and proposal_model_id < 1:
+        raise BadInput("proposal_model_id must be the positive id of a model version.")
+    if seconds_spent is not None and (not math.isfinite(seconds_spent) or seconds_spent < 0):
+        raise BadInput("seconds_spent must be a finite number of seconds, 0 or more.")
+
+
+def save_annotation(
+    db: Session,
+    store: BlobStore,
+    image: Image,
+    collection: Collection,
+    mask_bytes: bytes,
+    author: User,
+    proposal_model_id: int | None = None,
+    seconds_spent: float | None = None,
+    object_classes: str | None = None,
+) -> Annotation:
+    _check_numbers(proposal_model_id, seconds_spent)
+    if not mask_bytes:
+        raise BadInput("The mask file is empty; send a PNG or TIFF label image.")
+    try:
+        labels = decode_mask(
+            mask_bytes,
+            width=image.width,
+            height=image.height,
+            kind=collection.kind,  # type: ignore[arg-type]
+            num_classes=collection.num_classes,
+        )
+    except ImagingError as exc:
+        raise BadInput(f"mask: {exc}") from exc
+    classes = _parse_object_classes(object_classes, labels, collection)
+    encoded = encode_mask(labels)
+    key, created = store.put(encoded)
+    try:
+        version = (
+            db.scalar(select(func.max(Annotation.version)).where(Annotation.image_id == image.id))
+            or 0
+        ) + 1
+        annotation = Annotation(
+            image_id=image.id,
+            version=version,
+            mask_key=key,
+            mask_dtype=str(labels.dtype),
+            author_id=author.id,
+            source=(
+                AnnotationSource.corrected_proposal.value
+                if proposal_model_id is not None
+                else AnnotationSource.manual.value
+            ),
+            proposal_model_id=proposal_model_id,
+            seconds_spent=seconds_spent,
+            labeled_pixels=int(np.count_nonzero(labels)),
+            object_count=len(mask_objects(labels)) if collection.kind == "instance" else 0,
+            object_classes=classes,
+        )
+        db.add(annotation)
+        image.status = ImageStatus.labeled.value
+        db.commit()
+    except IntegrityError as exc:
+        db.rollback()
+        if created:
+            store.delete(key)
+        raise Conflict(
+            "Another annotation of this image was saved at the same moment; save again."
+        ) from exc
+    except BaseException:
+        db.rollback()
+        if created:
+            store.delete(key)
+        raise
+    return annotation
+
+
+def get_annotation(db: Session, image: Image, version: int | None = None) -> Annotation:
+    query = select(Annotation).where(Annotation.image_id == image.id)
+    if version is not None:
+        query = query.where(Annotation.version == version)
+    annotation = db.scalar(query.order_by(Annotation.version.desc()).limit(1))
+    if annotation is None:
+        which = f"version {version}" if version is not None else "annotation"
+        raise NotFound(f"Image {image.id} has no {which} yet.")
+    return annotation
+
+
+def list_versions(db: Session, image: Image) -> list[tuple[Annotation, str | None]]:
+    rows = db.execute(
+        select(Annotation, User.username)
+        .outerjoin(User, User.id == Annotation.author_id)
+        .where(Annotation.image_id == image.id)
+        .order_by(Annotation.version)
+    )
+    return [(a, name) for a, name in rows]

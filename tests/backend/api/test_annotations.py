@@ -1,0 +1,89 @@
+import json
+
+import httpx
+import numpy as np
+
+from tests.backend.api.helpers import make_collection, make_image, put_mask
+from tests.backend.factories import decode_png, label_image, png_bytes, tiff_bytes
+
+
+def test_save_annotation_creates_version_one(admin: httpx.Client) -> None:
+    image = make_image(admin, make_collection(admin)["id"])
+    r = put_mask(admin, image["id"], png_bytes(label_image()), seconds_spent="12.5")
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["version"] == 1 and body["source"] == "manual" and body["seconds_spent"] == 12.5
+    assert body["object_count"] == 2 and body["author"] == "admin"
+    assert admin.get(f"/api/v1/images/{image['id']}").json()["status"] == "labeled"
+
+
+def test_every_save_is_a_new_version_and_old_ones_stay(admin: httpx.Client) -> None:
+    image = make_image(admin, make_collection(admin)["id"])
+    first, second = label_image(objects=1), label_image(objects=3)
+    put_mask(admin, image["id"], png_bytes(first))
+    r = put_mask(admin, image["id"], png_bytes(second), proposal_model_id="7")
+    assert r.json()["version"] == 2 and r.json()["source"] == "corrected_proposal"
+    base = f"/api/v1/images/{image['id']}/annotation"
+    assert np.array_equal(decode_png(admin.get(base).content), second)
+    assert np.array_equal(decode_png(admin.get(base, params={"version": 1}).content), first)
+    versions = admin.get(f"{base}/versions").json()
+    assert [v["version"] for v in versions["data"]] == [1, 2]
+    assert versions["data"][1]["proposal_model_id"] == 7
+
+
+def test_uint16_instance_mask_round_trips_bit_exact(admin: httpx.Client) -> None:
+    image = make_image(admin, make_collection(admin)["id"])
+    labels = np.zeros((48, 64), dtype=np.uint16)
+    labels[10:20, 10:20] = 300
+    labels[30:40, 30:40] = 65535
+    put_mask(admin, image["id"], png_bytes(labels))
+    r = admin.get(f"/api/v1/images/{image['id']}/annotation")
+    got = decode_png(r.content)
+    assert got.dtype == np.uint16 and np.array_equal(got, labels)
+    assert r.headers["x-annotation-version"] == "1"
+
+
+def test_uint8_mask_comes_back_as_uint8(admin: httpx.Client) -> None:
+    image = make_image(admin, make_collection(admin)["id"])
+    put_mask(admin, image["id"], png_bytes(label_image()))
+    got = decode_png(admin.get(f"/api/v1/images/{image['id']}/annotation").content)
+    assert got.dtype == np.uint8
+
+
+def test_tiff_mask_is_accepted(admin: httpx.Client) -> None:
+    image = make_image(admin, make_collection(admin)["id"])
+    labels = label_image(dtype=np.uint16)
+    r = admin.put(
+        f"/api/v1/images/{image['id']}/annotation",
+        files={"mask": ("m.tif", tiff_bytes(labels), "image/tiff")},
+    )
+    assert r.status_code == 200, r.text
+    assert np.array_equal(decode_png(admin.get(f"/api/v1/images/{image['id']}/annotation").content), labels)
+
+
+def test_semantic_mask_with_valid_classes_is_accepted(admin: httpx.Client) -> None:
+    image = make_image(admin, make_collection(admin, kind="semantic", classes=2)["id"])
+    labels = np.zeros((48, 64), np.uint8)
+    labels[:10] = 1
+    labels[-10:] = 2
+    assert put_mask(admin, image["id"], png_bytes(labels)).status_code == 200
+
+
+def test_object_classes_are_stored(admin: httpx.Client) -> None:
+    image = make_image(admin, make_collection(admin, classes=2)["id"])
+    r = put_mask(admin, image["id"], png_bytes(label_image()), object_classes=json.dumps({"2": 2}))
+    assert r.status_code == 200, r.text
+    assert r.json()["object_classes"] == {"2": 2}
+
+
+def test_get_annotation_before_any_save_is_404(admin: httpx.Client) -> None:
+    image = make_image(admin, make_collection(admin)["id"])
+    r = admin.get(f"/api/v1/images/{image['id']}/annotation")
+    assert r.status_code == 404
+    assert "no annotation" in r.json()["detail"]
+
+
+def test_unknown_version_is_404(admin: httpx.Client) -> None:
+    image = make_image(admin, make_collection(admin)["id"])
+    put_mask(admin, image["id"], png_bytes(label_image()))
+    assert admin.get(f"/api/v1/images/{image['id']}/annotation", params={"version": 5}).status_code == 404
