@@ -35,11 +35,12 @@ def decode_mask(
     height: int,
     kind: MaskKind,
     num_classes: int,
-    filename: str = "mask",
+    filename: str | None = None,
 ) -> np.ndarray:
     """Decode and validate a mask for a ``width`` x ``height`` image. Shape: (H, W).
 
-    Raises InvalidMask with a message naming the problem; ValueError for bad arguments.
+    ``filename`` only names the upload in messages. Raises InvalidMask with a message naming
+    the problem; ValueError for bad arguments.
     """
     if kind not in ("semantic", "instance"):
         raise ValueError(f"kind must be 'semantic' or 'instance', got {kind!r}")
@@ -47,19 +48,20 @@ def decode_mask(
         raise ValueError(f"num_classes must be in 1..{MAX_LABEL + 1}, got {num_classes}")
     if width < 1 or height < 1:
         raise ValueError(f"width and height must be >= 1, got {width}x{height}")
+    label = "mask" if filename is None else f"mask '{filename}'"
     try:
-        fmt = detect_format(data, filename, what="mask")
+        fmt = detect_format(data, filename or "mask", what="mask")
     except ImagingError as exc:
         raise InvalidMask(str(exc)) from exc
     if fmt == "jpeg":
         raise InvalidMask(
-            f"'{filename}' is a JPEG, whose lossy compression changes label values; {_HOW_TO_SAVE}."
+            f"{label} is a JPEG, whose lossy compression changes label values; {_HOW_TO_SAVE}."
         )
     read = _read_png if fmt == "png" else _read_tiff
-    raw = read(data, filename, width=width, height=height)
-    labels = _to_labels(raw, filename)
+    raw = read(data, label, width=width, height=height)
+    labels = _to_labels(raw, label)
     if kind == "semantic":
-        _check_classes(labels, num_classes, filename)
+        _check_classes(labels, num_classes, label)
     return labels
 
 
@@ -84,29 +86,29 @@ def mask_objects(labels: np.ndarray) -> list[int]:
     return [int(v) for v in np.unique(values) if v != 0]
 
 
-def _read_png(data: bytes, filename: str, *, width: int, height: int) -> np.ndarray:
+def _read_png(data: bytes, label: str, *, width: int, height: int) -> np.ndarray:
     try:
         image = Image.open(io.BytesIO(data), formats=["PNG"])
     except Image.DecompressionBombError as exc:
-        raise InvalidMask(f"'{filename}' claims far more pixels than the image has.") from exc
+        raise InvalidMask(f"{label} claims far more pixels than the image has.") from exc
     except _PILLOW_ERRORS as exc:
-        raise InvalidMask(f"'{filename}' is a corrupt PNG file; export the mask again.") from exc
+        raise InvalidMask(f"{label} is a corrupt PNG file; export the mask again.") from exc
     with image:
-        _check_size(image.size[0], image.size[1], width, height, filename)
+        _check_size(image.size[0], image.size[1], width, height, label)
         if image.mode not in _GREY_MODES:
             colour = "an RGB colour" if image.mode.startswith("RGB") else f"a mode {image.mode}"
-            raise InvalidMask(f"'{filename}' is {colour} image; {_HOW_TO_SAVE}.")
+            raise InvalidMask(f"{label} is {colour} image; {_HOW_TO_SAVE}.")
         try:
             image.load()
         except _PILLOW_ERRORS as exc:
             raise InvalidMask(
-                f"'{filename}' is a truncated or corrupt PNG file ({exc}); upload the whole file."
+                f"{label} is a truncated or corrupt PNG file ({exc}); upload the whole file."
             ) from exc
         # Mode P gives palette indices, mode 1 gives booleans: both are labels as they are.
         return np.asarray(image)
 
 
-def _read_tiff(data: bytes, filename: str, *, width: int, height: int) -> np.ndarray:
+def _read_tiff(data: bytes, label: str, *, width: int, height: int) -> np.ndarray:
     # tifffile parses untrusted bytes: any exception means the file is unusable.
     try:
         with tifffile.TiffFile(io.BytesIO(data)) as tif:
@@ -115,69 +117,68 @@ def _read_tiff(data: bytes, filename: str, *, width: int, height: int) -> np.nda
             extra = [f"{a}={n}" for a, n in kept if a not in "YX"]
             shape = dict(zip(series.axes, series.shape, strict=True))
             if "Y" not in shape or "X" not in shape:
-                raise InvalidMask(f"'{filename}' has no Y/X plane (axes {series.axes!r}).")
-            _check_size(shape["X"], shape["Y"], width, height, filename)
+                raise InvalidMask(f"{label} has no Y/X plane (axes {series.axes!r}).")
+            _check_size(shape["X"], shape["Y"], width, height, label)
             if extra:
                 raise InvalidMask(
-                    f"'{filename}' has more than one plane ({', '.join(extra)}); {_HOW_TO_SAVE}."
+                    f"{label} has more than one plane ({', '.join(extra)}); {_HOW_TO_SAVE}."
                 )
             array = series.asarray()
     except InvalidMask:
         raise
     except Exception as exc:
         raise InvalidMask(
-            f"'{filename}' is a truncated or corrupt TIFF file ({exc}); export the mask again."
+            f"{label} is a truncated or corrupt TIFF file ({exc}); export the mask again."
         ) from exc
     if array.size != width * height:
-        raise InvalidMask(f"'{filename}' is a corrupt TIFF file; export the mask again.")
+        raise InvalidMask(f"{label} is a corrupt TIFF file; export the mask again.")
     return array.reshape(height, width)
 
 
-def _check_size(mask_w: int, mask_h: int, width: int, height: int, filename: str) -> None:
+def _check_size(mask_w: int, mask_h: int, width: int, height: int, label: str) -> None:
     if (mask_w, mask_h) != (width, height):
         raise InvalidMask(
-            f"'{filename}' is {mask_w}x{mask_h} but the image is {width}x{height}; "
+            f"{label} is {mask_w}x{mask_h} but the image is {width}x{height}; "
             "a mask must have exactly the size of its image."
         )
 
 
-def _to_labels(array: np.ndarray, filename: str) -> np.ndarray:
+def _to_labels(array: np.ndarray, label: str) -> np.ndarray:
     """Check dtype and range and return uint8 (max <= 255) or uint16. Shape: (H, W)."""
     if array.dtype == np.bool_:
         return array.astype(np.uint8)
     if array.dtype.kind == "f":
         if not np.isfinite(array).all():
-            raise InvalidMask(f"'{filename}' contains NaN or infinite values; {_HOW_TO_SAVE}.")
+            raise InvalidMask(f"{label} contains NaN or infinite values; {_HOW_TO_SAVE}.")
         fractional = array[array != np.round(array)]
         if fractional.size:
             raise InvalidMask(
-                f"'{filename}' has non-integer values (e.g. {float(fractional[0]):g}); "
-                f"{_HOW_TO_SAVE}."
+                f"{label} has non-integer values (e.g. {float(fractional[0]):g}); {_HOW_TO_SAVE}."
             )
     elif array.dtype.kind not in "iu":
-        raise InvalidMask(f"'{filename}' has {array.dtype} pixels; {_HOW_TO_SAVE}.")
+        raise InvalidMask(f"{label} has {array.dtype} pixels; {_HOW_TO_SAVE}.")
     low, high = (array.min(), array.max()) if array.size else (0, 0)
     if low < 0:
         raise InvalidMask(
-            f"'{filename}' contains negative values (lowest {low:g}); labels must be "
+            f"{label} contains negative values (lowest {low:g}); labels must be "
             f"0..{MAX_LABEL}, 0 for background."
         )
     if high > MAX_LABEL:
         raise InvalidMask(
-            f"'{filename}' contains values above 16 bits (highest {high:g}); labels must be "
+            f"{label} contains values above 16 bits (highest {high:g}); labels must be "
             f"0..{MAX_LABEL}. Renumber the objects."
         )
     return array.astype(np.uint8 if high <= 255 else np.uint16)
 
 
-def _check_classes(labels: np.ndarray, num_classes: int, filename: str) -> None:
+def _check_classes(labels: np.ndarray, num_classes: int, label: str) -> None:
     if not labels.size or int(labels.max()) < num_classes:
         return
     bad = np.unique(labels[labels >= num_classes])
     shown = ", ".join(str(int(v)) for v in bad[:_SHOWN_VALUES])
     more = f" and {bad.size - _SHOWN_VALUES} more" if bad.size > _SHOWN_VALUES else ""
     raise InvalidMask(
-        f"'{filename}' contains class value(s) {shown}{more}, but the collection has "
+        f"{label} contains class value(s) {shown}{more}, but the collection has "
         f"{num_classes} classes including background, so values must be 0..{num_classes - 1}."
     )
 

@@ -20,6 +20,8 @@ LOW_PERCENTILE = 0.5
 HIGH_PERCENTILE = 99.5
 # Enough values for stable percentiles; larger images are sampled with a fixed stride.
 _PERCENTILE_SAMPLE = 1 << 20
+# zlib level 3 writes renderings about twice as fast as Pillow's default 6 for ~10% more bytes.
+_PNG_COMPRESS_LEVEL = 3
 
 COMPOSITE_COLOURS: tuple[tuple[int, int, int], ...] = (
     (0, 255, 0),  # green
@@ -102,7 +104,8 @@ def encode_png(array: np.ndarray) -> bytes:
             "grey/RGB/RGBA or uint16 grey"
         )
     buffer = io.BytesIO()
-    Image.fromarray(np.ascontiguousarray(array)).save(buffer, format="PNG")
+    image = Image.fromarray(np.ascontiguousarray(array))
+    image.save(buffer, format="PNG", compress_level=_PNG_COMPRESS_LEVEL)
     return buffer.getvalue()
 
 

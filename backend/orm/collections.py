@@ -4,7 +4,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, String
+from sqlalchemy import JSON, ForeignKey, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.db import Base
@@ -26,6 +26,12 @@ class Collection(Base):
     classes: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = created_at_column()
+    # Loop settings (0 turns one off): pretrain once the collection holds this many images;
+    # retrain after this many new or changed annotations.
+    auto_pretrain_min_images: Mapped[int] = mapped_column(default=20, server_default="20")
+    retrain_every: Mapped[int] = mapped_column(default=5, server_default="5")
+    # A retrain was triggered while a training ran: start one when it ends (debounce).
+    retrain_pending: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     @property
     def num_classes(self) -> int:

@@ -3,7 +3,7 @@
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.db import Base
@@ -35,6 +35,8 @@ class Image(Base):
     dtype: Mapped[str] = mapped_column(String(16))
     axes: Mapped[str] = mapped_column(String(16))
     status: Mapped[str] = mapped_column(String(16), default=ImageStatus.unlabeled)
+    # Held-out images are never trained on and never in the pretraining pool: an honest test set.
+    holdout: Mapped[bool] = mapped_column(default=False, server_default=false())
     display_key: Mapped[str] = mapped_column(String(64))
     thumbnail_key: Mapped[str] = mapped_column(String(64))
     uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))

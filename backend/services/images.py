@@ -99,7 +99,7 @@ def ingest(
                 decoded = decode_image(f.data, f.filename, max_pixels=settings.max_image_pixels)
             except ImagingError as exc:
                 raise _http_error(f.filename, exc) from exc
-            display = render_display(decoded.array)
+            display = render_display(decoded.array, rgb=decoded.is_rgb)
             keys = []
             for blob in (f.data, encode_png(display), make_thumbnail(display)):
                 key, created = store.put(blob)

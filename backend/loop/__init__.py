@@ -1,0 +1,1 @@
+"""The human-in-the-loop: corrections, next-image choice, triggers and promotion."""

@@ -1,0 +1,62 @@
+"""Background jobs: the database row is both the queue entry and the progress record."""
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, DateTime, ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from backend.db import Base
+from backend.orm._types import created_at_column
+
+
+class JobKind(StrEnum):
+    pretrain = "pretrain"
+    train = "train"
+    predict = "predict"
+
+
+class JobStatus(StrEnum):
+    queued = "queued"
+    running = "running"
+    succeeded = "succeeded"
+    failed = "failed"
+    cancelled = "cancelled"
+
+    @property
+    def finished(self) -> bool:
+        return self in (JobStatus.succeeded, JobStatus.failed, JobStatus.cancelled)
+
+
+class Job(Base):
+    __tablename__ = "jobs"
+    __table_args__ = (Index("ix_jobs_status_id", "status", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    collection_id: Mapped[int] = mapped_column(
+        ForeignKey("collections.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16), default=JobStatus.queued)
+    params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # Why it was started: "manual", "auto: 5 new annotations", "after model 3", ...
+    trigger: Mapped[str] = mapped_column(String(128), default="manual")
+    progress: Mapped[float] = mapped_column(default=0.0)
+    eta_seconds: Mapped[float | None]
+    # {"loss": [[step, value], ...], "val_dice": [[epoch, value], ...], ...}
+    metrics: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    log_tail: Mapped[str] = mapped_column(Text, default="")
+    error: Mapped[str | None] = mapped_column(Text)
+    cancel_requested: Mapped[bool] = mapped_column(default=False)
+    attempts: Mapped[int] = mapped_column(default=0)
+    worker: Mapped[str | None] = mapped_column(String(128))
+    heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = created_at_column()
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # What the job produced. Plain ids, not foreign keys: those tables point back at jobs, and a
+    # cycle of foreign keys would complicate every migration for no gain.
+    model_id: Mapped[int | None]
+    encoder_id: Mapped[int | None]

@@ -1,0 +1,439 @@
+"""Label-efficiency benchmark: segmentation quality against the number K of labeled images.
+
+    python -m models.bench --data ../shared/data/dsb2018 --labels 1,2,4,8,16
+    python -m models.bench --data ../shared/data/isbi2012 --labels 1,2,4,8,16
+
+For each K the same K images (drawn once from the candidates with ``--seed``) train every method:
+a network from scratch, a network fine-tuned from each pretext (pretrained once per method on the
+unlabeled pool, never on the test split), Otsu thresholding and an ilastik-style random forest.
+All are scored on the fixed test split. A table is printed; JSON (and a Markdown copy of the
+tables) is written after each method so that an interrupted run keeps what it finished.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from models.baselines import OtsuBaseline, PixelClassifier
+from models.bench_data import BenchData, draw_labeled, load_bench_data
+from models.metrics import mean_scores, segmentation_scores
+
+PRETEXT_METHODS = ("masked", "contrastive", "rotation", "denoise", "superres")
+NETWORK_METHODS = ("scratch", *PRETEXT_METHODS)
+BASELINES = ("otsu", "rf")
+DEFAULT_PRETEXT = "masked"
+
+Scorer = Callable[[int, np.ndarray], np.ndarray]  # (test index, image) -> label image
+
+
+@dataclass
+class BenchConfig:
+    """Everything that defines a run; stored in the JSON output."""
+
+    data: Path
+    labels: list[int]
+    methods: list[str] = field(default_factory=lambda: list(NETWORK_METHODS))
+    baselines: list[str] = field(default_factory=lambda: list(BASELINES))
+    pretrain_minutes: float | None = 10.0
+    pretrain_steps: int | None = None
+    finetune_minutes: float | None = 5.0
+    finetune_steps: int | None = None
+    encoder: str = "small"
+    device: str = "auto"
+    seed: int = 0
+    out: Path = Path("bench-results/bench.json")
+    limit_test: int | None = None
+    jobs: int = 0  # worker threads for the random forest; 0 = all cores
+
+    def __post_init__(self) -> None:
+        if not self.labels or min(self.labels) < 1:
+            raise ValueError(f"--labels must be positive integers, got {self.labels}")
+        unknown = sorted(set(self.methods) - set(NETWORK_METHODS))
+        if unknown:
+            raise ValueError(f"unknown method(s) {unknown}; choose from {list(NETWORK_METHODS)}")
+        unknown = sorted(set(self.baselines) - set(BASELINES))
+        if unknown:
+            raise ValueError(f"unknown baseline(s) {unknown}; choose from {list(BASELINES)}")
+        for name in ("pretrain_minutes", "pretrain_steps", "finetune_minutes", "finetune_steps"):
+            value = getattr(self, name)
+            if value is not None and value <= 0:
+                raise ValueError(f"--{name.replace('_', '-')} must be > 0, got {value}")
+        self.labels = sorted(set(self.labels))
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["data"], d["out"] = str(self.data), str(self.out)
+        return d
+
+
+def parse_args(argv: Sequence[str] | None = None) -> BenchConfig:
+    p = argparse.ArgumentParser(prog="python -m models.bench", description=__doc__.split("\n")[0])
+    p.add_argument("--data", type=Path, required=True, help="dsb2018 or isbi2012 folder")
+    p.add_argument("--labels", default="1,2,4,8,16", help="comma-separated K values")
+    p.add_argument("--methods", default=",".join(NETWORK_METHODS), help="networks to train")
+    p.add_argument("--baselines", default=",".join(BASELINES), help="'' for none")
+    p.add_argument("--pretrain-minutes", type=float, default=None, help="default 10 (CPU)")
+    p.add_argument("--pretrain-steps", type=int, default=None)
+    p.add_argument("--finetune-minutes", type=float, default=None, help="default 5 (CPU)")
+    p.add_argument("--finetune-steps", type=int, default=None)
+    p.add_argument("--encoder", default="small")
+    p.add_argument("--device", default="auto")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", type=Path, default=None, help="JSON path (default bench-results/)")
+    p.add_argument("--limit-test", type=int, default=None, help="first N test images (smoke)")
+    p.add_argument("--jobs", type=int, default=0, help="CPU threads for baselines (0 = all)")
+    a = p.parse_args(argv)
+
+    def split(s: str) -> list[str]:
+        return [x.strip() for x in s.split(",") if x.strip()]
+
+    try:
+        labels = [int(x) for x in split(a.labels)]
+    except ValueError:
+        p.error(f"--labels must be comma-separated integers, got {a.labels!r}")
+    out = a.out or Path("bench-results") / f"{a.data.resolve().name}.json"
+    try:
+        return BenchConfig(
+            data=a.data,
+            labels=labels,
+            methods=split(a.methods),
+            baselines=split(a.baselines),
+            pretrain_minutes=a.pretrain_minutes if a.pretrain_steps else a.pretrain_minutes or 10.0,
+            pretrain_steps=a.pretrain_steps,
+            finetune_minutes=a.finetune_minutes if a.finetune_steps else a.finetune_minutes or 5.0,
+            finetune_steps=a.finetune_steps,
+            encoder=a.encoder,
+            device=a.device,
+            seed=a.seed,
+            out=out,
+            limit_test=a.limit_test,
+            jobs=a.jobs,
+        )
+    except ValueError as e:
+        p.error(str(e))
+        raise  # unreachable: p.error exits
+
+
+class Recorder:
+    """Collects scores and timings and rewrites the JSON after every method."""
+
+    def __init__(self, cfg: BenchConfig, data: BenchData, labeled_ids: list[str]) -> None:
+        self.cfg = cfg
+        self.kind = data.kind
+        self.t0 = time.perf_counter()
+        self.cpu0 = time.process_time()
+        self.device_seconds = 0.0
+        self.result: dict[str, Any] = {
+            "config": cfg.to_dict(),
+            "dataset": data.summary(),
+            "labeled_ids": labeled_ids,
+            "test_ids": data.test_ids,
+            "environment": environment(cfg.device),
+            "scores": {},
+            "per_image": {},
+            "timings": {},
+        }
+
+    def add(self, method: str, k: int, per_image: list[dict[str, float]]) -> dict[str, float]:
+        mean = mean_scores(per_image)
+        self.result["scores"].setdefault(method, {})[str(k)] = mean
+        keys = ["dice", "object_f1"] if self.kind == "instance" else ["dice"]
+        self.result["per_image"].setdefault(method, {})[str(k)] = [
+            [round(s[key], 4) for key in keys] for s in per_image
+        ]
+        return mean
+
+    def time(self, method: str, what: str, seconds: float, k: int | None = None) -> None:
+        entry = self.result["timings"].setdefault(method, {})
+        if k is None:
+            entry[what] = round(seconds, 2)
+        else:
+            entry.setdefault(what, {})[str(k)] = round(seconds, 2)
+
+    def write(self) -> None:
+        r = self.result
+        env = r["environment"]
+        wall = time.perf_counter() - self.t0
+        r["usage"] = {
+            "wall_minutes": round(wall / 60, 2),
+            "process_cpu_minutes": round((time.process_time() - self.cpu0) / 60, 2),
+            "network_minutes_on_" + env["device"]: round(self.device_seconds / 60, 2),
+        }
+        r["summary"] = summarize(r["scores"], self.kind)
+        self.cfg.out.parent.mkdir(parents=True, exist_ok=True)
+        self.cfg.out.write_text(json.dumps(r, indent=1))
+        self.cfg.out.with_suffix(".md").write_text(render_markdown(r))
+
+
+def environment(device: str) -> dict[str, Any]:
+    env: dict[str, Any] = {
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "cpu_count": os.cpu_count(),
+        "git_commit": git_commit(),
+    }
+    try:
+        import torch
+
+        resolved = "cuda" if device == "auto" and torch.cuda.is_available() else device
+        resolved = "cpu" if resolved == "auto" else resolved
+        env["torch"] = torch.__version__
+        env["torch_threads"] = torch.get_num_threads()
+        env["device"] = resolved
+        if resolved.startswith("cuda"):
+            env["gpu"] = torch.cuda.get_device_name(0)
+    except ImportError:
+        env["device"] = "cpu"
+    return env
+
+
+def git_commit() -> str | None:
+    if os.environ.get("MASKLOOP_GIT_COMMIT"):
+        return os.environ["MASKLOOP_GIT_COMMIT"]
+    try:
+        out = subprocess.run(
+            ["git", "describe", "--always", "--dirty"],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=Path(__file__).parent,
+        )
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return out.stdout.strip() or None
+
+
+def score_all(predict: Scorer, data: BenchData) -> list[dict[str, float]]:
+    return [
+        segmentation_scores(predict(i, im), gt, kind=data.kind, num_classes=data.num_classes)
+        for i, (im, gt) in enumerate(zip(data.test_images, data.test_masks, strict=True))
+    ]
+
+
+def run_baselines(
+    cfg: BenchConfig, data: BenchData, labeled: list[int], rec: Recorder, log
+) -> None:
+    jobs = cfg.jobs or os.cpu_count() or 1
+    if "otsu" in cfg.baselines:
+        for k in cfg.labels:
+            t = time.perf_counter()
+            otsu = OtsuBaseline(data.kind).fit(
+                [data.candidate_images[i] for i in labeled[:k]],
+                [data.candidate_masks[i] for i in labeled[:k]],
+            )
+            mean = rec.add("otsu", k, score_all(lambda _, im, o=otsu: o.predict(im), data))
+            rec.time("otsu", "fit_and_predict_s", time.perf_counter() - t, k)
+            log("otsu", k, mean, f"polarity {otsu.polarity}")
+        rec.write()
+    if "rf" in cfg.baselines:
+        rf = PixelClassifier(data.kind, data.num_classes, seed=cfg.seed, n_jobs=jobs)
+        t = time.perf_counter()
+        with ThreadPoolExecutor(jobs) as pool:  # scipy.ndimage filters release the GIL
+            test_feats = list(pool.map(rf.features, data.test_images))
+        rec.time("rf", "test_features_s", time.perf_counter() - t)
+        for k in cfg.labels:
+            t = time.perf_counter()
+            rf.fit(
+                [data.candidate_images[i] for i in labeled[:k]],
+                [data.candidate_masks[i] for i in labeled[:k]],
+            )
+            rec.time("rf", "fit_s", time.perf_counter() - t, k)
+            t = time.perf_counter()
+            mean = rec.add(
+                "rf", k, score_all(lambda i, im: rf.predict(im, features=test_feats[i]), data)
+            )
+            rec.time("rf", "predict_s", time.perf_counter() - t, k)
+            log("rf", k, mean, "")
+        del test_feats
+        rec.write()
+
+
+def run_networks(cfg: BenchConfig, data: BenchData, labeled: list[int], rec: Recorder, log) -> None:
+    from models import PretrainConfig, TrainConfig, predict, pretrain, train
+
+    device = rec.result["environment"]["device"]
+    for method in cfg.methods:
+        init = None
+        if method != "scratch":
+            t = time.perf_counter()
+            init = pretrain(
+                data.pretrain_images,
+                PretrainConfig(
+                    method=method,
+                    encoder=cfg.encoder,
+                    in_channels=1,
+                    steps=cfg.pretrain_steps,
+                    minutes=cfg.pretrain_minutes,
+                    device=device,
+                    seed=cfg.seed,
+                ),
+            )
+            seconds = time.perf_counter() - t
+            rec.device_seconds += seconds
+            rec.time(method, "pretrain_s", seconds)
+            rec.time(method, "pretrain_steps", float(init.config.get("steps", -1)))
+            log(
+                method,
+                None,
+                None,
+                f"pretrained {init.config.get('steps')} steps in {seconds:.0f} s",
+            )
+        for k in cfg.labels:
+            t = time.perf_counter()
+            model = train(
+                [data.candidate_images[i] for i in labeled[:k]],
+                [data.candidate_masks[i] for i in labeled[:k]],
+                TrainConfig(
+                    kind=data.kind,
+                    num_classes=data.num_classes,
+                    in_channels=1,
+                    encoder=cfg.encoder,
+                    steps=cfg.finetune_steps,
+                    minutes=cfg.finetune_minutes,
+                    device=device,
+                    seed=cfg.seed,
+                ),
+                init=init,
+            )
+            seconds = time.perf_counter() - t
+            rec.time(method, "finetune_s", seconds, k)
+            rec.time(method, "finetune_steps", float(model.config.get("steps", -1)), k)
+            t = time.perf_counter()
+            mean = rec.add(
+                method,
+                k,
+                score_all(lambda _, im, m=model: predict(m, im, device=device).labels, data),
+            )
+            rec.time(method, "predict_s", time.perf_counter() - t, k)
+            rec.device_seconds += seconds + rec.result["timings"][method]["predict_s"][str(k)]
+            log(method, k, mean, f"fine-tuned in {seconds:.0f} s")
+        rec.write()
+
+
+def summarize(scores: dict[str, dict[str, dict[str, float]]], kind: str) -> dict[str, Any]:
+    """Headline figures: best pretext per K, default pretext minus scratch, labels saved."""
+    key = "object_f1" if kind == "instance" else "dice"
+    out: dict[str, Any] = {"key": key}
+    scratch = scores.get("scratch", {})
+    pretexts = {m: s for m, s in scores.items() if m in PRETEXT_METHODS}
+    if not scratch or not pretexts:
+        return out
+    ks = sorted(int(k) for k in scratch)
+    out["best_pretext"] = {}
+    out["default_minus_scratch_dice"] = {}
+    for k in ks:
+        best = max(pretexts, key=lambda m: pretexts[m].get(str(k), {}).get("dice", -1.0))
+        out["best_pretext"][str(k)] = {
+            "method": best,
+            "dice_gain": round(pretexts[best][str(k)]["dice"] - scratch[str(k)]["dice"], 4),
+        }
+        if DEFAULT_PRETEXT in pretexts:
+            d = pretexts[DEFAULT_PRETEXT][str(k)]["dice"] - scratch[str(k)]["dice"]
+            out["default_minus_scratch_dice"][str(k)] = round(d, 4)
+    top = scratch[str(ks[-1])]
+    saved = {}
+    for m, s in pretexts.items():
+        hits = [k for k in ks if all(s[str(k)][x] >= top[x] for x in ("dice", key))]
+        saved[m] = min(hits) if hits else None
+    out[f"smallest_k_matching_scratch_at_k{ks[-1]}"] = saved
+    return out
+
+
+def ordered(scores: dict[str, Any]) -> list[tuple[str, Any]]:
+    rank = {m: i for i, m in enumerate((*NETWORK_METHODS, *BASELINES))}
+    return sorted(scores.items(), key=lambda item: rank.get(item[0], len(rank)))
+
+
+def render_markdown(result: dict[str, Any]) -> str:
+    scores = result["scores"]
+    ks = result["config"]["labels"]
+    metrics = ["dice", "iou"] + (["object_f1"] if result["dataset"]["kind"] == "instance" else [])
+    lines = []
+    for metric in metrics:
+        lines.append(
+            f"**{metric}** ({result['dataset']['name']}, test n={result['dataset']['test']})\n"
+        )
+        lines.append("| method | " + " | ".join(f"K={k}" for k in ks) + " |")
+        lines.append("|---" * (len(ks) + 1) + "|")
+        for method, per_k in ordered(scores):
+            cells = [f"{per_k[str(k)][metric]:.3f}" if str(k) in per_k else "" for k in ks]
+            lines.append(f"| {method} | " + " | ".join(cells) + " |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def print_tables(result: dict[str, Any]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    ks = result["config"]["labels"]
+    kind = result["dataset"]["kind"]
+    metrics = ["dice", "iou"] + (["object_f1"] if kind == "instance" else [])
+    table = Table(
+        title=f"{result['dataset']['name']}: " + " / ".join(metrics) + " on the test split"
+    )
+    table.add_column("method")
+    for k in ks:
+        table.add_column(f"K={k}", justify="right")
+    for method, per_k in ordered(result["scores"]):
+        cells = [
+            " / ".join(f"{per_k[str(k)][m]:.3f}" for m in metrics) if str(k) in per_k else ""
+            for k in ks
+        ]
+        table.add_row(method, *cells)
+    console.print(table)
+    u = result["usage"]
+    console.print(
+        f"minutes used: {u['wall_minutes']} wall, {u['process_cpu_minutes']} process CPU, "
+        + ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in u.items() if k.startswith("network"))
+        + f"; device {result['environment']['device']}"
+        + f"; JSON {result['config']['out']}"
+    )
+
+
+def run_bench(cfg: BenchConfig, *, quiet: bool = False) -> dict[str, Any]:
+    data = load_bench_data(cfg.data, limit_test=cfg.limit_test)
+    labeled = draw_labeled(len(data.candidate_images), cfg.labels, cfg.seed)
+    rec = Recorder(cfg, data, [data.candidate_ids[i] for i in labeled])
+
+    def log(method: str, k: int | None, mean: dict[str, float] | None, note: str) -> None:
+        if quiet:
+            return
+        figures = " ".join(f"{m}={v:.3f}" for m, v in (mean or {}).items() if m in ("dice", "object_f1"))
+        where = f"K={k}" if k is not None else "    "
+        print(f"[{time.perf_counter() - rec.t0:7.1f}s] {method:<11} {where:<5} {figures} {note}")
+        sys.stdout.flush()
+
+    if not quiet:
+        env = rec.result["environment"]
+        print(f"{data.summary()}; device {env['device']}; torch {env.get('torch')}")
+    run_baselines(cfg, data, labeled, rec, log)
+    if cfg.methods:
+        run_networks(cfg, data, labeled, rec, log)
+    rec.write()
+    return rec.result
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    cfg = parse_args(argv)
+    result = run_bench(cfg)
+    print_tables(result)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

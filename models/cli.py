@@ -1,0 +1,198 @@
+"""Command line for the learning core: ``pretrain``, ``train``, ``predict``.
+
+Mounted into the ``maskloop`` CLI by the service; also runs as ``python -m models``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated
+
+import numpy as np
+import typer
+from tqdm import tqdm
+
+from models.checkpoint import Checkpoint
+from models.config import KINDS, PretrainConfig, Progress, TrainConfig
+from models.data import infer_in_channels
+from models.inference import predict as predict_image
+from models.io import list_images, read_image, read_label, write_label
+from models.pretext import PRETEXTS
+from models.training import pretrain as run_pretrain
+from models.training import train as run_train
+
+app = typer.Typer(help="Self-supervised pretraining, fine-tuning and prediction.", no_args_is_help=True)
+
+ImagesOpt = Annotated[Path, typer.Option("--images", help="Directory of images (png, jpg, tif).")]
+DeviceOpt = Annotated[str, typer.Option("--device", help="auto, cpu, cuda or cuda:N.")]
+MinutesOpt = Annotated[float | None, typer.Option("--minutes", help="Wall-clock budget.")]
+
+
+def _fail(message: str) -> typer.Exit:
+    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
+    return typer.Exit(code=2)
+
+
+def _load_images(directory: Path) -> tuple[list[str], list[np.ndarray]]:
+    try:
+        paths = list_images(directory)
+    except (FileNotFoundError, ValueError) as error:
+        raise _fail(str(error)) from error
+    if not paths:
+        raise _fail(f"no images (png, jpg, tif) in {directory}")
+    images = []
+    for stem, path in tqdm(paths.items(), desc="reading images", unit="img", leave=False):
+        try:
+            images.append(read_image(path))
+        except (OSError, ValueError) as error:
+            raise _fail(f"cannot read {path}: {error}") from error
+        del stem
+    return list(paths), images
+
+
+def _load_masks(directory: Path, stems: list[str], images: list[np.ndarray]) -> list[np.ndarray]:
+    try:
+        paths = list_images(directory)
+    except (FileNotFoundError, ValueError) as error:
+        raise _fail(str(error)) from error
+    missing = [s for s in stems if s not in paths]
+    if missing:
+        raise _fail(f"no mask with the stem of {len(missing)} image(s) in {directory}: {missing[:5]}")
+    masks = []
+    for stem, image in zip(stems, images, strict=True):
+        try:
+            mask = read_label(paths[stem])
+        except (OSError, ValueError) as error:
+            raise _fail(f"cannot read mask {paths[stem]}: {error}") from error
+        if mask.shape != image.shape[:2]:
+            raise _fail(f"mask {stem} is {mask.shape[1]}x{mask.shape[0]}, its image "
+                        f"{image.shape[1]}x{image.shape[0]}")
+        masks.append(mask)
+    return masks
+
+
+def _progress_bar(desc: str, total: int | None) -> tuple[tqdm, Callable[[Progress], None]]:
+    bar = tqdm(total=1000, desc=desc, unit="‰", bar_format="{l_bar}{bar}| {postfix}")
+
+    def update(progress: Progress) -> None:
+        bar.n = int(1000 * progress.fraction)
+        shown = {k: f"{v:.3f}" for k, v in progress.metrics.items() if k != "val_epoch"}
+        bar.set_postfix(step=progress.step, **shown, refresh=False)
+        bar.refresh()
+
+    return bar, update
+
+
+def _budget(minutes: float | None, steps: int | None, name: str) -> None:
+    if minutes is not None and minutes <= 0:
+        raise _fail(f"--minutes must be > 0, got {minutes}")
+    if steps is not None and steps <= 0:
+        raise _fail(f"--{name} must be > 0, got {steps}")
+
+
+@app.command()
+def pretrain(
+    images: ImagesOpt,
+    out: Annotated[Path, typer.Option("--out", help="Encoder checkpoint to write (ENC.pt).")],
+    method: Annotated[str, typer.Option("--method", help=f"One of {', '.join(PRETEXTS)}.")] = "masked",
+    minutes: MinutesOpt = None,
+    steps: Annotated[int | None, typer.Option("--steps", help="Step budget.")] = None,
+    encoder: Annotated[str, typer.Option("--encoder")] = "small",
+    batch_size: Annotated[int, typer.Option("--batch-size")] = 8,
+    device: DeviceOpt = "auto",
+    seed: Annotated[int, typer.Option("--seed")] = 0,
+) -> None:
+    """Self-supervised pretraining on a directory of unlabeled images."""
+    if method not in PRETEXTS:
+        raise _fail(f"unknown method {method!r}; choose one of {', '.join(PRETEXTS)}")
+    _budget(minutes, steps, "steps")
+    _, loaded = _load_images(images)
+    try:
+        config = PretrainConfig(
+            method=method, encoder=encoder, in_channels=infer_in_channels(loaded), steps=steps,
+            minutes=minutes, batch_size=batch_size, device=device, seed=seed,
+        )
+    except ValueError as error:
+        raise _fail(str(error)) from error
+    bar, update = _progress_bar(f"pretrain {method}", config.steps)
+    with bar:
+        checkpoint = run_pretrain(loaded, config, on_progress=update)
+    checkpoint.save(out)
+    typer.echo(f"wrote {out} ({checkpoint.config['steps']} steps, in_channels={config.in_channels})")
+
+
+def _load_init(init: str) -> Checkpoint | None:
+    if init.lower() in ("none", "scratch"):
+        return None
+    try:
+        return Checkpoint.load(init)
+    except (FileNotFoundError, ValueError) as error:
+        raise _fail(f"--init: {error}") from error
+
+
+@app.command()
+def train(
+    images: ImagesOpt,
+    masks: Annotated[Path, typer.Option("--masks", help="Label images with the images' stems.")],
+    kind: Annotated[str, typer.Option("--kind", help="instance or semantic.")],
+    out: Annotated[Path, typer.Option("--out", help="Model checkpoint to write (MODEL.pt).")],
+    init: Annotated[str, typer.Option("--init", help="ENC.pt, MODEL.pt or none.")] = "none",
+    minutes: MinutesOpt = None,
+    epochs: Annotated[int | None, typer.Option("--epochs", help="Epoch budget.")] = None,
+    num_classes: Annotated[int | None, typer.Option("--num-classes", help="Semantic: classes incl. background (default: max label + 1).")] = None,
+    device: DeviceOpt = "auto",
+    seed: Annotated[int, typer.Option("--seed")] = 0,
+) -> None:
+    """Fine-tune a segmenter on images and their label images."""
+    if kind not in KINDS:
+        raise _fail(f"unknown kind {kind!r}; use instance or semantic")
+    _budget(minutes, epochs, "epochs")
+    start = _load_init(init)
+    stems, loaded = _load_images(images)
+    label_images = _load_masks(masks, stems, loaded)
+    if start is not None:
+        in_channels, encoder = int(start.config["in_channels"]), str(start.config["encoder"])
+    else:
+        in_channels, encoder = infer_in_channels(loaded), "small"
+    if num_classes is None:
+        num_classes = max(2, max(int(m.max()) for m in label_images) + 1) if kind == "semantic" else 2
+    try:
+        config = TrainConfig(
+            kind=kind, num_classes=num_classes, in_channels=in_channels, encoder=encoder,  # type: ignore[arg-type]
+            epochs=epochs, minutes=minutes, device=device, seed=seed,
+        )
+        bar, update = _progress_bar(f"train {kind}", None)
+        with bar:
+            checkpoint = run_train(loaded, label_images, config, init=start, on_progress=update)
+    except ValueError as error:
+        raise _fail(str(error)) from error
+    checkpoint.save(out)
+    shown = ", ".join(f"{k}={v:.3f}" for k, v in checkpoint.config["metrics"].items())
+    typer.echo(f"wrote {out}; validation ({checkpoint.config['validation']}): {shown}")
+
+
+@app.command()
+def predict(
+    model: Annotated[Path, typer.Option("--model", help="Model checkpoint (MODEL.pt).")],
+    images: ImagesOpt,
+    out: Annotated[Path, typer.Option("--out", help="Directory for label images (.png).")],
+    tta: Annotated[bool, typer.Option("--tta", help="Average over flips.")] = False,
+    device: DeviceOpt = "auto",
+) -> None:
+    """Write one label image per input image (same stem, .png; 16-bit above 255 labels)."""
+    try:
+        checkpoint = Checkpoint.load(model)
+    except (FileNotFoundError, ValueError) as error:
+        raise _fail(f"--model: {error}") from error
+    if checkpoint.role != "segmenter":
+        raise _fail(f"--model: {model} is a pretraining checkpoint; train a model from it first")
+    stems, loaded = _load_images(images)
+    out.mkdir(parents=True, exist_ok=True)
+    for stem, image in tqdm(list(zip(stems, loaded, strict=True)), desc="predict", unit="img"):
+        try:
+            prediction = predict_image(checkpoint, image, tta=tta, device=device)
+        except ValueError as error:
+            raise _fail(f"{stem}: {error}") from error
+        write_label(out / f"{stem}.png", prediction.labels)
+    typer.echo(f"wrote {len(stems)} label image(s) to {out}")

@@ -1,0 +1,135 @@
+"""Configuration and progress records of the public API."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+from models.networks import ENCODERS
+from models.pretext import PRETEXTS
+
+KINDS = ("semantic", "instance")
+DEVICES = ("auto", "cpu", "cuda", "mps")
+
+
+@dataclass
+class Progress:
+    """Sent to ``on_progress`` every few steps and after each validation."""
+
+    phase: str  # "pretrain" | "train" | "validate"
+    step: int
+    total_steps: int | None
+    fraction: float  # 0..1 of the budget (steps or minutes, whichever binds)
+    metrics: dict[str, float]
+    elapsed_s: float
+    eta_s: float | None
+
+
+def _check_positive(name: str, value: float | None, allow_none: bool = True) -> None:
+    if value is None:
+        if not allow_none:
+            raise ValueError(f"{name} must be given")
+        return
+    if isinstance(value, bool) or not value > 0:
+        raise ValueError(f"{name} must be > 0, got {value!r}")
+
+
+def _check_common(config: PretrainConfig | TrainConfig) -> None:
+    if config.encoder not in ENCODERS:
+        raise ValueError(f"unknown encoder {config.encoder!r}; choose one of {sorted(ENCODERS)}")
+    if not isinstance(config.in_channels, int) or config.in_channels < 1:
+        raise ValueError(f"in_channels must be an integer >= 1, got {config.in_channels!r}")
+    if config.device not in DEVICES and not config.device.startswith("cuda:"):
+        raise ValueError(f"unknown device {config.device!r}; use one of {DEVICES} or 'cuda:N'")
+    for name in ("steps", "minutes", "lr", "batch_size"):
+        _check_positive(name, getattr(config, name))
+    if not isinstance(config.crop_size, int) or config.crop_size < 16 or config.crop_size % 16:
+        raise ValueError(f"crop_size must be a multiple of 16 and >= 16, got {config.crop_size!r}")
+
+
+@dataclass
+class PretrainConfig:
+    """Self-supervised pretraining. Stops after ``steps`` or ``minutes``, whichever comes first;
+    with neither given, after 2000 steps."""
+
+    method: str = "masked"
+    encoder: str = "small"
+    in_channels: int = 1
+    steps: int | None = None
+    minutes: float | None = None
+    batch_size: int = 8
+    crop_size: int = 128
+    lr: float = 1e-3
+    weight_decay: float = 1e-4
+    device: str = "auto"
+    seed: int = 0
+    log_every: int = 10
+
+    def __post_init__(self) -> None:
+        if self.method not in PRETEXTS:
+            raise ValueError(f"unknown pretext method {self.method!r}; choose one of {sorted(PRETEXTS)}")
+        _check_common(self)
+        _check_positive("log_every", self.log_every)
+        if self.steps is None and self.minutes is None:
+            self.steps = 2000
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class TrainConfig:
+    """Supervised fine-tuning.
+
+    ``num_classes`` counts background; for ``instance`` it is ignored (objects are foreground and
+    the network predicts background / interior / boundary). The budget is ``epochs`` of
+    ``steps_per_epoch`` steps, ``steps`` or ``minutes``, whichever comes first; with none given,
+    30 epochs. Validation after each epoch picks the best epoch and stops after ``patience``
+    epochs without improvement.
+    """
+
+    kind: Literal["semantic", "instance"] = "instance"
+    num_classes: int = 2
+    in_channels: int = 1
+    encoder: str = "small"
+    epochs: int | None = None
+    steps: int | None = None
+    minutes: float | None = None
+    steps_per_epoch: int = 50
+    lr: float = 1e-3
+    weight_decay: float = 1e-4
+    batch_size: int = 8
+    crop_size: int = 128
+    dice_weight: float = 1.0
+    patience: int = 8
+    val_fraction: float = 0.2
+    augmentation: str = "default"
+    device: str = "auto"
+    seed: int = 0
+    log_every: int = 10
+    classes: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ValueError(f"unknown kind {self.kind!r}; use one of {KINDS}")
+        if not isinstance(self.num_classes, int) or not 2 <= self.num_classes <= 255:
+            raise ValueError(f"num_classes must be an integer in 2..255, got {self.num_classes!r}")
+        _check_common(self)
+        for name in ("epochs", "steps_per_epoch", "patience", "log_every"):
+            _check_positive(name, getattr(self, name))
+        if not 0 <= self.val_fraction < 1:
+            raise ValueError(f"val_fraction must be in [0, 1), got {self.val_fraction!r}")
+        if self.dice_weight < 0:
+            raise ValueError(f"dice_weight must be >= 0, got {self.dice_weight!r}")
+        if self.augmentation not in ("default", "none"):
+            raise ValueError(f"augmentation must be 'default' or 'none', got {self.augmentation!r}")
+        if self.epochs is None and self.steps is None and self.minutes is None:
+            self.epochs = 30
+
+    @property
+    def out_channels(self) -> int:
+        """Network outputs: 3 (background, interior, boundary) for instance, else num_classes."""
+        return 3 if self.kind == "instance" else self.num_classes
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)

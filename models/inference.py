@@ -1,0 +1,134 @@
+"""Prediction for images of any size: tiled, blended, optionally with flip test-time augmentation."""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+from torch.nn.utils.fusion import fuse_conv_bn_eval
+
+from models.checkpoint import Checkpoint
+from models.data import predict_tiled, prepare_image, tile_starts
+from models.networks import Segmenter, pad_to_multiple
+from models.postprocess import (
+    confidence_from_probabilities,
+    instances_from_probabilities,
+    semantic_from_probabilities,
+)
+from models.device import resolve_device
+
+TILE = 1024
+OVERLAP = 64
+_FLIPS: tuple[tuple[int, ...], ...] = ((), (-1,), (-2,), (-2, -1))
+
+
+@dataclass
+class Prediction:
+    """labels: (H, W) int32 instance ids or class indices; confidence: (H, W) float32 in [0, 1]."""
+
+    labels: np.ndarray
+    confidence: np.ndarray
+
+
+def _fuse_conv_bn(module: nn.Module) -> None:
+    """Fold each Conv2d -> BatchNorm2d pair inside a Sequential into the convolution, in place."""
+    for child in module.children():
+        if isinstance(child, nn.Sequential):
+            for i in range(len(child) - 1):
+                conv, norm = child[i], child[i + 1]
+                if isinstance(conv, nn.Conv2d) and isinstance(norm, nn.BatchNorm2d):
+                    child[i] = fuse_conv_bn_eval(conv, norm)
+                    child[i + 1] = nn.Identity()
+        _fuse_conv_bn(child)
+
+
+def prepare_for_inference(net: Segmenter, device: torch.device) -> Segmenter:
+    """An eval-mode copy with batch norms folded, in channels_last memory format on the CPU
+    (1.5-2x faster convolutions there). The argument is left untouched."""
+    net = copy.deepcopy(net).eval()
+    _fuse_conv_bn(net)
+    net = net.to(device)
+    if device.type == "cpu":
+        net = net.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
+    return net
+
+
+@torch.inference_mode()
+def predict_probabilities(
+    net: Segmenter,
+    image: np.ndarray,
+    *,
+    tta: bool = False,
+    tile: int = TILE,
+    overlap: int = OVERLAP,
+) -> np.ndarray:
+    """Softmax probabilities for a prepared image. Shape: (C, H, W) float32 -> (K, H, W) float32."""
+    device = next(net.parameters()).device
+    channels_last = device.type == "cpu"
+    flips = _FLIPS if tta else _FLIPS[:1]
+
+    def probabilities(x: torch.Tensor) -> torch.Tensor:
+        # (1, C, h, w) -> (1, K, h, w), averaged over flips
+        total = None
+        for dims in flips:
+            view = x.flip(dims) if dims else x
+            if channels_last:
+                view = view.contiguous(memory_format=torch.channels_last)
+            probs = net(view).softmax(dim=1)
+            probs = probs.flip(dims) if dims else probs
+            total = probs if total is None else total + probs
+        return total / len(flips)  # type: ignore[operator]
+
+    tensor = torch.from_numpy(np.ascontiguousarray(image, dtype=np.float32)).to(device)
+    out = predict_tiled(probabilities, tensor, net.head.out_channels, tile=tile, overlap=overlap)
+    return out.float().cpu().numpy()
+
+
+def labels_from_probabilities(probs: np.ndarray, kind: str) -> Prediction:
+    """Post-process probabilities of an ``instance`` or ``semantic`` model. Shape: (K, H, W)."""
+    if kind == "instance":
+        labels = instances_from_probabilities(probs)
+    else:
+        labels = semantic_from_probabilities(probs)
+    return Prediction(labels=labels, confidence=confidence_from_probabilities(probs, kind))
+
+
+def predict(
+    model: Checkpoint, image: np.ndarray, *, tta: bool = False, device: str = "auto"
+) -> Prediction:
+    """Label image and confidence for one image (H, W) or (H, W, C) of any size and dtype.
+
+    The network is built once per checkpoint and device and reused by later calls.
+    """
+    if model.role != "segmenter":
+        raise ValueError("predict needs a trained segmenter checkpoint, not a pretext checkpoint")
+    net = model.module(resolve_device(device))
+    prepared = prepare_image(np.asarray(image), int(model.config["in_channels"]))
+    probs = predict_probabilities(net, prepared, tta=tta)
+    return labels_from_probabilities(probs, str(model.config["kind"]))
+
+
+@torch.inference_mode()
+def embed(model: Checkpoint, image: np.ndarray, *, device: str = "auto") -> np.ndarray:
+    """Global-average-pooled deepest encoder features, averaged over tiles by area.
+
+    Works for pretext and segmenter checkpoints. Shape: (H, W[, C]) -> (D,) float32.
+    """
+    net = model.module(resolve_device(device))
+    prepared = prepare_image(np.asarray(image), int(model.config["in_channels"]))
+    tensor = torch.from_numpy(prepared).to(next(net.parameters()).device)
+    _, h, w = tensor.shape
+    total, weight = None, 0
+    for y in tile_starts(h, min(TILE, h), OVERLAP):
+        for x in tile_starts(w, min(TILE, w), OVERLAP):
+            patch = tensor[None, :, y : y + TILE, x : x + TILE]
+            padded, _ = pad_to_multiple(patch, net.encoder.output_stride)
+            if next(net.parameters()).device.type == "cpu":
+                padded = padded.contiguous(memory_format=torch.channels_last)
+            pooled = net.encoder(padded)[-1].mean(dim=(0, 2, 3)) * patch.shape[-1] * patch.shape[-2]
+            total = pooled if total is None else total + pooled
+            weight += patch.shape[-1] * patch.shape[-2]
+    return (total / weight).float().cpu().numpy()  # type: ignore[operator]
