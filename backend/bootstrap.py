@@ -4,6 +4,7 @@ import logging
 
 from backend.config import Settings
 from backend.db import make_engine, make_session_factory, session_scope
+from backend.jobs.queue import DatabaseQueue
 from backend.migrate import upgrade
 from backend.services import accounts
 from backend.services.images import sweep_orphans
@@ -37,6 +38,11 @@ def prepare(settings: Settings, *, migrate: bool = True) -> str:
             )
             if settings.admin_token:
                 accounts.ensure_admin_token(db, admin, settings.admin_token)
+            requeued = DatabaseQueue().requeue_interrupted(
+                db, settings.job_stale_seconds, embedded_only=settings.worker == "embedded"
+            )
+            if requeued:
+                log.warning("requeued %d jobs interrupted by the last shutdown", requeued)
     finally:
         engine.dispose()
     path = admin_password_file(settings)

@@ -2,6 +2,7 @@
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -30,6 +31,15 @@ class Settings(BaseSettings):
     # Unreferenced blobs younger than this are left alone at start-up: another process may be
     # between writing a blob and committing the row that references it.
     orphan_grace_seconds: float = Field(default=3600, ge=0)
+
+    # Jobs: "embedded" starts one worker process beside the API; "none" expects workers
+    # started elsewhere with `maskloop worker`.
+    worker: Literal["embedded", "none"] = "embedded"
+    device: str = Field(default="auto", description="auto, cpu, cuda or cuda:N for training")
+    pretrain_minutes: float = Field(default=5.0, gt=0)
+    train_minutes: float = Field(default=3.0, gt=0)
+    lease_minutes: float = Field(default=15.0, gt=0, description="next-image reservation")
+    job_stale_seconds: float = Field(default=120.0, gt=0, description="worker heartbeat timeout")
 
     @model_validator(mode="after")
     def _default_database(self) -> "Settings":

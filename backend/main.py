@@ -9,12 +9,24 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from backend.api.limits import BodySizeLimit
-from backend.api.routes import annotations, auth, collections, health, images, tokens, users
+from backend.api.routes import (
+    annotations,
+    auth,
+    collections,
+    health,
+    images,
+    jobs,
+    loop,
+    model_versions,
+    tokens,
+    users,
+)
 from backend.config import Settings, get_settings
 from backend.bootstrap import prepare
 from backend.db import make_engine, make_session_factory
 from backend.errors import DomainError
 from backend.imaging import ImagingError
+from backend.jobs.embedded import EmbeddedWorker
 from backend.storage import LocalBlobStore
 
 FRONTEND_DIR = Path(__file__).resolve().parent.parent / "frontend"
@@ -28,8 +40,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # The CLI migrates before serving; here only the idempotent repairs and the admin.
         prepare(app.state.settings, migrate=False)
-        yield
-        app.state.engine.dispose()
+        worker = EmbeddedWorker(app.state.settings)
+        if app.state.settings.worker == "embedded":
+            worker.start()
+        try:
+            yield
+        finally:
+            worker.stop()
+            app.state.engine.dispose()
 
     app = FastAPI(title="maskloop", version="0.1.0", lifespan=lifespan)
     app.state.settings = settings
@@ -46,7 +64,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return JSONResponse({"detail": str(exc)}, status_code=422)
 
     app.include_router(health.router)
-    for module in (auth, users, tokens, collections, images, annotations):
+    for module in (auth, users, tokens, collections, images, annotations, jobs, model_versions, loop):
         app.include_router(module.router, prefix="/api/v1")
     if (FRONTEND_DIR / "index.html").is_file():
         app.mount("/", StaticFiles(directory=FRONTEND_DIR, html=True), name="frontend")

@@ -34,6 +34,10 @@ class BlobStore(Protocol):
 
     def keys(self, older_than_s: float = 0) -> Iterator[str]: ...
 
+    def local_path(self, key: str) -> Path:
+        """A file holding the blob, for libraries that read paths (checkpoints)."""
+        ...
+
 
 class LocalBlobStore:
     """Blobs under ``root/ab/abcdef...``; temporary files under ``root/../tmp``."""
@@ -87,6 +91,12 @@ class LocalBlobStore:
 
     def delete(self, key: str) -> None:
         self._path(key).unlink(missing_ok=True)
+
+    def local_path(self, key: str) -> Path:
+        path = self._path(key)
+        if not path.is_file():
+            raise BlobNotFound(key)
+        return path
 
     def keys(self, older_than_s: float = 0) -> Iterator[str]:
         cutoff = time.time() - older_than_s

@@ -398,7 +398,7 @@ def print_tables(result: dict[str, Any]) -> None:
     console.print(table)
     u = result["usage"]
     console.print(
-        f"minutes used: {u['wall_minutes']} wall, {u['process_cpu_minutes']} process CPU, "
+        f"minutes used: {u['wall_minutes']} wall, {u.get('process_cpu_minutes')} process CPU, "
         + ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in u.items() if k.startswith("network"))
         + f"; device {result['environment']['device']}"
         + f"; JSON {result['config']['out']}"
@@ -413,7 +413,9 @@ def run_bench(cfg: BenchConfig, *, quiet: bool = False) -> dict[str, Any]:
     def log(method: str, k: int | None, mean: dict[str, float] | None, note: str) -> None:
         if quiet:
             return
-        figures = " ".join(f"{m}={v:.3f}" for m, v in (mean or {}).items() if m in ("dice", "object_f1"))
+        figures = " ".join(
+            f"{m}={v:.3f}" for m, v in (mean or {}).items() if m in ("dice", "object_f1")
+        )
         where = f"K={k}" if k is not None else "    "
         print(f"[{time.perf_counter() - rec.t0:7.1f}s] {method:<11} {where:<5} {figures} {note}")
         sys.stdout.flush()
@@ -428,7 +430,49 @@ def run_bench(cfg: BenchConfig, *, quiet: bool = False) -> dict[str, Any]:
     return rec.result
 
 
+def merge_results(parts: Sequence[dict[str, Any]], out: Path) -> dict[str, Any]:
+    """Join runs of one benchmark split by method (run side by side on one machine).
+
+    They must share the dataset, the drawn images and the test split; scores, per-image
+    figures and timings are united, usage is summed and each part's config is kept.
+    """
+    if not parts:
+        raise ValueError("nothing to merge")
+    first = parts[0]
+    for key in ("dataset", "labeled_ids", "test_ids"):
+        if any(p[key] != first[key] for p in parts[1:]):
+            raise ValueError(f"cannot merge runs whose {key} differ")
+    merged = json.loads(json.dumps(first))
+    merged["config"]["out"] = str(out)
+    merged["config"]["methods"] = [m for p in parts for m in p["config"]["methods"]]
+    merged["config"]["baselines"] = [m for p in parts for m in p["config"]["baselines"]]
+    merged["parts"] = [{"config": p["config"], "usage": p.get("usage", {})} for p in parts]
+    for section in ("scores", "per_image", "timings"):
+        merged[section] = {m: v for p in parts for m, v in p[section].items()}
+    usage: dict[str, float] = {}
+    for p in parts:
+        for k, v in p.get("usage", {}).items():
+            usage[k] = round(usage.get(k, 0.0) + v, 2)
+    usage["wall_minutes"] = max(p.get("usage", {}).get("wall_minutes", 0.0) for p in parts)
+    merged["usage"] = usage
+    merged["summary"] = summarize(merged["scores"], merged["dataset"]["kind"])
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(merged, indent=1))
+    out.with_suffix(".md").write_text(render_markdown(merged))
+    return merged
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["--merge"]:
+        if len(argv) < 4 or "--out" not in argv:
+            print("usage: python -m models.bench --merge A.json B.json ... --out MERGED.json")
+            return 2
+        i = argv.index("--out")
+        paths, out = argv[1:i] + argv[i + 2 :], Path(argv[i + 1])
+        result = merge_results([json.loads(Path(p).read_text()) for p in paths], out)
+        print_tables(result)
+        return 0
     cfg = parse_args(argv)
     result = run_bench(cfg)
     print_tables(result)

@@ -85,8 +85,12 @@ class Checkpoint:
         if not isinstance(payload, dict) or payload.get("format") != FORMAT:
             raise ValueError(f"{path} is not a maskloop checkpoint")
         if payload.get("format_version", 0) > FORMAT_VERSION:
-            raise ValueError(f"{path} was written by a newer maskloop (format {payload['format_version']})")
-        return cls(json.loads(payload["config_json"]), payload["state_dict"], payload.get("resume", {}))
+            raise ValueError(
+                f"{path} was written by a newer maskloop (format {payload['format_version']})"
+            )
+        return cls(
+            json.loads(payload["config_json"]), payload["state_dict"], payload.get("resume", {})
+        )
 
     def backbone_state(self) -> dict[str, torch.Tensor]:
         """Segmenter-shaped weights (``encoder.*``, ``decoder.*``, ``head.*``) of either role."""

@@ -22,11 +22,15 @@ from models.pretext import PRETEXTS
 from models.training import pretrain as run_pretrain
 from models.training import train as run_train
 
-app = typer.Typer(help="Self-supervised pretraining, fine-tuning and prediction.", no_args_is_help=True)
+app = typer.Typer(
+    help="Self-supervised pretraining, fine-tuning and prediction.", no_args_is_help=True
+)
 
 ImagesOpt = Annotated[Path, typer.Option("--images", help="Directory of images (png, jpg, tif).")]
 DeviceOpt = Annotated[str, typer.Option("--device", help="auto, cpu, cuda or cuda:N.")]
 MinutesOpt = Annotated[float | None, typer.Option("--minutes", help="Wall-clock budget.")]
+BatchOpt = Annotated[int, typer.Option("--batch-size", help="Crops per step.")]
+CropOpt = Annotated[int, typer.Option("--crop-size", help="Crop side, a multiple of 16.")]
 
 
 def _fail(message: str) -> typer.Exit:
@@ -58,7 +62,9 @@ def _load_masks(directory: Path, stems: list[str], images: list[np.ndarray]) -> 
         raise _fail(str(error)) from error
     missing = [s for s in stems if s not in paths]
     if missing:
-        raise _fail(f"no mask with the stem of {len(missing)} image(s) in {directory}: {missing[:5]}")
+        raise _fail(
+            f"no mask with the stem of {len(missing)} image(s) in {directory}: {missing[:5]}"
+        )
     masks = []
     for stem, image in zip(stems, images, strict=True):
         try:
@@ -66,8 +72,10 @@ def _load_masks(directory: Path, stems: list[str], images: list[np.ndarray]) -> 
         except (OSError, ValueError) as error:
             raise _fail(f"cannot read mask {paths[stem]}: {error}") from error
         if mask.shape != image.shape[:2]:
-            raise _fail(f"mask {stem} is {mask.shape[1]}x{mask.shape[0]}, its image "
-                        f"{image.shape[1]}x{image.shape[0]}")
+            raise _fail(
+                f"mask {stem} is {mask.shape[1]}x{mask.shape[0]}, its image "
+                f"{image.shape[1]}x{image.shape[0]}"
+            )
         masks.append(mask)
     return masks
 
@@ -95,11 +103,14 @@ def _budget(minutes: float | None, steps: int | None, name: str) -> None:
 def pretrain(
     images: ImagesOpt,
     out: Annotated[Path, typer.Option("--out", help="Encoder checkpoint to write (ENC.pt).")],
-    method: Annotated[str, typer.Option("--method", help=f"One of {', '.join(PRETEXTS)}.")] = "masked",
+    method: Annotated[
+        str, typer.Option("--method", help=f"One of {', '.join(PRETEXTS)}.")
+    ] = "masked",
     minutes: MinutesOpt = None,
     steps: Annotated[int | None, typer.Option("--steps", help="Step budget.")] = None,
     encoder: Annotated[str, typer.Option("--encoder")] = "small",
-    batch_size: Annotated[int, typer.Option("--batch-size")] = 8,
+    batch_size: BatchOpt = 8,
+    crop_size: CropOpt = 128,
     device: DeviceOpt = "auto",
     seed: Annotated[int, typer.Option("--seed")] = 0,
 ) -> None:
@@ -110,8 +121,15 @@ def pretrain(
     _, loaded = _load_images(images)
     try:
         config = PretrainConfig(
-            method=method, encoder=encoder, in_channels=infer_in_channels(loaded), steps=steps,
-            minutes=minutes, batch_size=batch_size, device=device, seed=seed,
+            method=method,
+            encoder=encoder,
+            in_channels=infer_in_channels(loaded),
+            steps=steps,
+            minutes=minutes,
+            batch_size=batch_size,
+            crop_size=crop_size,
+            device=device,
+            seed=seed,
         )
     except ValueError as error:
         raise _fail(str(error)) from error
@@ -119,7 +137,9 @@ def pretrain(
     with bar:
         checkpoint = run_pretrain(loaded, config, on_progress=update)
     checkpoint.save(out)
-    typer.echo(f"wrote {out} ({checkpoint.config['steps']} steps, in_channels={config.in_channels})")
+    typer.echo(
+        f"wrote {out} ({checkpoint.config['steps']} steps, in_channels={config.in_channels})"
+    )
 
 
 def _load_init(init: str) -> Checkpoint | None:
@@ -140,7 +160,15 @@ def train(
     init: Annotated[str, typer.Option("--init", help="ENC.pt, MODEL.pt or none.")] = "none",
     minutes: MinutesOpt = None,
     epochs: Annotated[int | None, typer.Option("--epochs", help="Epoch budget.")] = None,
-    num_classes: Annotated[int | None, typer.Option("--num-classes", help="Semantic: classes incl. background (default: max label + 1).")] = None,
+    num_classes: Annotated[
+        int | None,
+        typer.Option(
+            "--num-classes", help="Semantic: classes incl. background (default: max label + 1)."
+        ),
+    ] = None,
+    steps_per_epoch: Annotated[int, typer.Option("--steps-per-epoch")] = 50,
+    batch_size: BatchOpt = 8,
+    crop_size: CropOpt = 128,
     device: DeviceOpt = "auto",
     seed: Annotated[int, typer.Option("--seed")] = 0,
 ) -> None:
@@ -156,11 +184,22 @@ def train(
     else:
         in_channels, encoder = infer_in_channels(loaded), "small"
     if num_classes is None:
-        num_classes = max(2, max(int(m.max()) for m in label_images) + 1) if kind == "semantic" else 2
+        num_classes = (
+            max(2, max(int(m.max()) for m in label_images) + 1) if kind == "semantic" else 2
+        )
     try:
         config = TrainConfig(
-            kind=kind, num_classes=num_classes, in_channels=in_channels, encoder=encoder,  # type: ignore[arg-type]
-            epochs=epochs, minutes=minutes, device=device, seed=seed,
+            kind=kind,
+            num_classes=num_classes,
+            in_channels=in_channels,
+            encoder=encoder,  # type: ignore[arg-type]
+            epochs=epochs,
+            minutes=minutes,
+            steps_per_epoch=steps_per_epoch,
+            batch_size=batch_size,
+            crop_size=crop_size,
+            device=device,
+            seed=seed,
         )
         bar, update = _progress_bar(f"train {kind}", None)
         with bar:

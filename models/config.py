@@ -67,7 +67,9 @@ class PretrainConfig:
 
     def __post_init__(self) -> None:
         if self.method not in PRETEXTS:
-            raise ValueError(f"unknown pretext method {self.method!r}; choose one of {sorted(PRETEXTS)}")
+            raise ValueError(
+                f"unknown pretext method {self.method!r}; choose one of {sorted(PRETEXTS)}"
+            )
         _check_common(self)
         _check_positive("log_every", self.log_every)
         if self.steps is None and self.minutes is None:

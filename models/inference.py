@@ -1,4 +1,5 @@
-"""Prediction for images of any size: tiled, blended, optionally with flip test-time augmentation."""
+"""Prediction for images of any size: tiled, blended, optionally with flip test-time
+augmentation."""
 
 from __future__ import annotations
 
@@ -12,13 +13,13 @@ from torch.nn.utils.fusion import fuse_conv_bn_eval
 
 from models.checkpoint import Checkpoint
 from models.data import predict_tiled, prepare_image, tile_starts
+from models.device import resolve_device
 from models.networks import Segmenter, pad_to_multiple
 from models.postprocess import (
     confidence_from_probabilities,
     instances_from_probabilities,
     semantic_from_probabilities,
 )
-from models.device import resolve_device
 
 TILE = 1024
 OVERLAP = 64

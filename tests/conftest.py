@@ -70,6 +70,9 @@ def settings(tmp_path: Path, database_url: str) -> Settings:
         max_image_pixels=4096 * 4096,
         max_zip_total_bytes=16 << 20,
         max_zip_members=50,
+        # Tests that need jobs run start a worker process themselves (the `worker` fixture).
+        worker="none",
+        device="cpu",
     )
 
 

@@ -15,6 +15,7 @@ class ImagePublic(Public):
     channels: int
     dtype: str
     status: str
+    holdout: bool = False
     created_at: UtcDatetime
 
 

@@ -10,7 +10,10 @@ from sqlalchemy.orm import Session
 
 from backend.errors import BadInput, Conflict, NotFound
 from backend.imaging import ImagingError, decode_mask, encode_mask, mask_objects
+from backend.jobs.queue import DatabaseQueue
+from backend.loop import triggers
 from backend.orm import Annotation, AnnotationSource, Collection, Image, ImageStatus, User
+from backend.services import loop
 from backend.storage import BlobStore
 
 
@@ -73,6 +76,12 @@ def save_annotation(
     except ImagingError as exc:
         raise BadInput(f"mask: {exc}") from exc
     classes = _parse_object_classes(object_classes, labels, collection)
+    proposal = None
+    if proposal_model_id is not None:
+        model = loop.proposal_model(db, collection, proposal_model_id)
+        proposal = loop.proposal_for(db, store, model, image)
+        if proposal.shape != labels.shape:
+            proposal = None  # the image changed size since; nothing to compare
     encoded = encode_mask(labels)
     key, created = store.put(encoded)
     try:
@@ -99,6 +108,13 @@ def save_annotation(
         )
         db.add(annotation)
         image.status = ImageStatus.labeled.value
+        db.flush()
+        if proposal is not None:
+            correction = loop.correction_row(collection, model, proposal, labels)
+            correction.annotation_id = annotation.id
+            db.add(correction)
+        loop.release_lease(db, image.id)
+        triggers.after_annotation(db, DatabaseQueue(), collection)
         db.commit()
     except IntegrityError as exc:
         db.rollback()

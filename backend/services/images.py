@@ -20,6 +20,8 @@ from backend.imaging import (
     make_thumbnail,
     render_display,
 )
+from backend.jobs.queue import DatabaseQueue
+from backend.loop import triggers
 from backend.orm import Annotation, Collection, Image, ImageStatus, User
 from backend.storage import BlobStore, sha256_hex
 
@@ -126,6 +128,7 @@ def ingest(
             db.flush()
             seen[digest] = image
             results.append((image, False))
+        triggers.after_upload(db, DatabaseQueue(), collection)
         db.commit()
     except BaseException:
         db.rollback()

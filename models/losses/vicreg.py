@@ -17,9 +17,7 @@ class VICRegLoss(nn.Module):
     ) -> None:
         super().__init__()
         if min(invariance, variance, covariance) < 0:
-            raise ValueError(
-                f"weights must be >= 0, got {invariance=}, {variance=}, {covariance=}"
-            )
+            raise ValueError(f"weights must be >= 0, got {invariance=}, {variance=}, {covariance=}")
         self.weights = (invariance, variance, covariance)
 
     @staticmethod

@@ -6,6 +6,7 @@ convention): ``features[i]`` has stride ``2**i`` and ``out_channels[i]`` channel
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 
 import torch
@@ -44,8 +45,10 @@ class SmallEncoder(Encoder):
         self.in_channels = in_channels
         self.out_channels = tuple(widths)
         stages: list[nn.Module] = [ConvBNReLU(in_channels, widths[0])]
-        for prev, width in zip(widths[:-1], widths[1:], strict=True):
-            stages.append(nn.Sequential(ConvBNReLU(prev, width, stride=2), ConvBNReLU(width, width)))
+        for prev, width in itertools.pairwise(widths):
+            stages.append(
+                nn.Sequential(ConvBNReLU(prev, width, stride=2), ConvBNReLU(width, width))
+            )
         self.stages = nn.ModuleList(stages)
 
     def forward(self, x: torch.Tensor) -> list[torch.Tensor]:

@@ -1,4 +1,5 @@
-"""The segmenter: encoder -> decoder -> head (segmentation_models.pytorch ``base/model.py`` shape)."""
+"""The segmenter: encoder -> decoder -> head (the shape of segmentation_models.pytorch's
+``base/model.py``)."""
 
 from __future__ import annotations
 
@@ -45,9 +46,7 @@ class Segmenter(nn.Module):
     def features(self, x: torch.Tensor) -> torch.Tensor:
         """Decoder features before the head. Shape: (B, C_in, H, W) -> (B, C_dec, H, W)."""
         if x.ndim != 4 or x.shape[1] != self.in_channels:
-            raise ValueError(
-                f"expected input (B, {self.in_channels}, H, W), got {tuple(x.shape)}"
-            )
+            raise ValueError(f"expected input (B, {self.in_channels}, H, W), got {tuple(x.shape)}")
         padded, (h, w) = pad_to_multiple(x, self.encoder.output_stride)
         out = self.decoder(*self.encoder(padded))  # (B, C_dec, H', W')
         return out[..., :h, :w]

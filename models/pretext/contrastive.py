@@ -36,10 +36,14 @@ def _photometric(x: torch.Tensor) -> torch.Tensor:
     return x * gain + offset + sigma * torch.randn_like(x)
 
 
-def _mlp(in_dim: int, hidden: int, out_dim: int, conv: bool) -> nn.Sequential:
-    linear = (lambda i, o: nn.Conv2d(i, o, 1)) if conv else nn.Linear
-    norm = nn.BatchNorm2d if conv else nn.BatchNorm1d
-    return nn.Sequential(linear(in_dim, hidden), norm(hidden), nn.ReLU(inplace=True), linear(hidden, out_dim))
+def _mlp(in_dim: int, hidden: int, out_dim: int) -> nn.Sequential:
+    """VICReg's expander shape. Shape: (N, in_dim) -> (N, out_dim)."""
+    return nn.Sequential(
+        nn.Linear(in_dim, hidden),
+        nn.BatchNorm1d(hidden),
+        nn.ReLU(inplace=True),
+        nn.Linear(hidden, out_dim),
+    )
 
 
 class ContrastivePretext(Pretext):
@@ -47,22 +51,25 @@ class ContrastivePretext(Pretext):
     trains_decoder = True
 
     def __init__(
-        self, encoder: str, in_channels: int, dim: int = 128, local_points: int = 256,
+        self,
+        encoder: str,
+        in_channels: int,
+        dim: int = 128,
+        local_points: int = 256,
         local_weight: float = 1.0,
     ) -> None:
         super().__init__(encoder, in_channels)
         if dim < 2 or local_points < 2 or local_weight < 0:
             raise ValueError(f"bad sizes: {dim=}, {local_points=}, {local_weight=}")
-        self.expander = _mlp(self.net.encoder.out_channels[-1], 2 * dim, dim, conv=False)
-        self.local_projector = _mlp(self.net.decoder.out_channels, dim, dim // 2, conv=True)
+        self.expander = _mlp(self.net.encoder.out_channels[-1], 2 * dim, dim)
+        self.local_projector = _mlp(self.net.decoder.out_channels, dim, dim)
         self.vicreg = VICRegLoss()
         self.local_points, self.local_weight = local_points, local_weight
 
     def _embed(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Shape: (B, C, S, S) -> global (B, dim), local (B, dim/2, S, S)."""
+        """Shape: (B, C, S, S) -> pooled deepest (B, C_last), decoder features (B, C_dec, S, S)."""
         features = self.net.encoder(x)
-        pooled = features[-1].mean(dim=(-2, -1))
-        return self.expander(pooled), self.local_projector(self.net.decoder(*features))
+        return features[-1].mean(dim=(-2, -1)), self.net.decoder(*features)
 
     def forward(self, batch: torch.Tensor) -> torch.Tensor:
         losses = []
@@ -72,10 +79,12 @@ class ContrastivePretext(Pretext):
             g, local = self._embed(_geometry(_photometric(batch), k, flip))
             views.append((g, _undo_geometry(local, k, flip)))  # local aligned to the input grid
         (g_a, l_a), (g_b, l_b) = views
-        if batch.shape[0] >= 2:
-            losses.append(self.vicreg(g_a, g_b))
-        b, d, h, w = l_a.shape
+        if batch.shape[0] >= 2:  # the global term needs a batch to measure variance over
+            losses.append(self.vicreg(self.expander(g_a), self.expander(g_b)))
+        _, d, h, w = l_a.shape
         index = torch.randint(h * w, (self.local_points,), device=batch.device)
-        pick = lambda z: z.flatten(2)[:, :, index].permute(0, 2, 1).reshape(-1, d)  # noqa: E731
-        losses.append(self.local_weight * self.vicreg(pick(l_a), pick(l_b)))
+        # the same pixels in both views, projected only there: (B * points, dim)
+        picked = [z.flatten(2)[:, :, index].permute(0, 2, 1).reshape(-1, d) for z in (l_a, l_b)]
+        local_a, local_b = (self.local_projector(z) for z in picked)
+        losses.append(self.local_weight * self.vicreg(local_a, local_b))
         return torch.stack(losses).mean()

@@ -19,7 +19,7 @@ def random_patch_mask(
     batch: int, height: int, width: int, patch: int, ratio: float, device: torch.device
 ) -> torch.Tensor:
     """1 where hidden. Shape: -> (B, 1, H, W) float32, about ``ratio`` of patches set."""
-    grid = (torch.rand(batch, 1, -(-height // patch), -(-width // patch), device=device) < ratio)
+    grid = torch.rand(batch, 1, -(-height // patch), -(-width // patch), device=device) < ratio
     mask = F.interpolate(grid.float(), scale_factor=patch, mode="nearest")
     return mask[..., :height, :width]
 
@@ -29,7 +29,11 @@ class MaskedPretext(Pretext):
     trains_decoder = True
 
     def __init__(
-        self, encoder: str, in_channels: int, patch: int = 8, ratio: float = 0.5,
+        self,
+        encoder: str,
+        in_channels: int,
+        patch: int = 8,
+        ratio: float = 0.5,
         visible_weight: float = 0.1,
     ) -> None:
         super().__init__(encoder, in_channels)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-
 from models.config import Progress
 from models.device import resolve_device
 

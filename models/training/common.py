@@ -55,8 +55,6 @@ def warmup_lr(step: int, base_lr: float, warmup: int = 50) -> float:
     return base_lr * min(1.0, (step + 1) / warmup)
 
 
-
-
 def place_module(module: torch.nn.Module, device: torch.device) -> torch.nn.Module:
     """Move to ``device``; on the CPU also to channels_last, which trains ~4x faster there."""
     module = module.to(device)

@@ -55,8 +55,12 @@ def initial_network(config: TrainConfig, init: Checkpoint | None) -> tuple[Segme
         parts = ("encoder.", "decoder.")
     net.load_state_dict({k: v for k, v in state.items() if k.startswith(parts)}, strict=False)
     kind = "ssl" if init.role == "pretext" else "previous"
-    return net, {"type": kind, "pretext": init.config.get("pretext"), "parts": [p[:-1] for p in parts],
-                 "training_set": init.config.get("training_set")}
+    return net, {
+        "type": kind,
+        "pretext": init.config.get("pretext"),
+        "parts": [p[:-1] for p in parts],
+        "training_set": init.config.get("training_set"),
+    }
 
 
 def _targets(masks: Sequence[np.ndarray], kind: str) -> list[np.ndarray]:
@@ -133,7 +137,9 @@ def train(
         metrics = evaluate(net, val_prepared, val_pairs[1], config)
         metrics["epoch"] = float(step / config.steps_per_epoch)
         if on_progress is not None:
-            on_progress(budget.progress("validate", step, {f"val_{k}": v for k, v in metrics.items()}))
+            on_progress(
+                budget.progress("validate", step, {f"val_{k}": v for k, v in metrics.items()})
+            )
         score = selection_score(metrics, config.kind)
         if score > best_score:
             best_score, best_metrics, stale = score, metrics, 0
@@ -174,5 +180,7 @@ def train(
 
 
 def _total_steps(config: TrainConfig) -> int | None:
-    limits = [x for x in (config.steps, config.epochs and config.epochs * config.steps_per_epoch) if x]
+    limits = [
+        x for x in (config.steps, config.epochs and config.epochs * config.steps_per_epoch) if x
+    ]
     return min(limits) if limits else None

@@ -49,7 +49,9 @@ def pretrain(
         pretext.load_state_dict(resume.state_dict)
         optimizer.load_state_dict(resume.resume["optimizer"])
         step = int(resume.resume.get("step", 0))
-    sampler = CropSampler(prepare_images(images, config.in_channels), None, config.crop_size, generator=rng)
+    sampler = CropSampler(
+        prepare_images(images, config.in_channels), None, config.crop_size, generator=rng
+    )
     budget = Budget(config.steps, config.minutes, should_stop, start_step=step)
     pretext.train()
     while not budget.exhausted(step):
@@ -86,11 +88,19 @@ def pretrain(
 
 def _check_resumable(resume: Checkpoint, config: PretrainConfig) -> None:
     if resume.role != "pretext":
-        raise ValueError(f"can only resume pretraining from a pretext checkpoint, got {resume.role!r}")
+        raise ValueError(
+            f"can only resume pretraining from a pretext checkpoint, got {resume.role!r}"
+        )
     for key in ("encoder", "in_channels"):
         if resume.config[key] != getattr(config, key):
-            raise ValueError(f"resume checkpoint has {key}={resume.config[key]!r}, config has {getattr(config, key)!r}")
+            raise ValueError(
+                f"resume checkpoint has {key}={resume.config[key]!r}, "
+                f"config has {getattr(config, key)!r}"
+            )
     if resume.config["pretext"] != config.method:
-        raise ValueError(f"resume checkpoint was pretrained with {resume.config['pretext']!r}, not {config.method!r}")
+        raise ValueError(
+            f"resume checkpoint was pretrained with {resume.config['pretext']!r}, "
+            f"not {config.method!r}"
+        )
     if "optimizer" not in resume.resume:
         raise ValueError("checkpoint has no optimizer state to resume from")

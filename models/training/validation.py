@@ -35,7 +35,8 @@ def check_pairs(
             raise ValueError(f"{what} mask {index} has negative label {int(mask.min())}")
         if config.kind == "semantic" and mask.size and int(mask.max()) >= config.num_classes:
             raise ValueError(
-                f"{what} mask {index} has class {int(mask.max())} but num_classes={config.num_classes}"
+                f"{what} mask {index} has class {int(mask.max())} "
+                f"but num_classes={config.num_classes}"
             )
 
 

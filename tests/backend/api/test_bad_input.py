@@ -149,6 +149,7 @@ def test_bad_mask_is_422_and_changes_nothing(case: str, admin: httpx.Client, set
         {"seconds_spent": "soon"},
         {"proposal_model_id": "0"},
         {"proposal_model_id": "abc"},
+        {"proposal_model_id": "7"},
         {"object_classes": "not json"},
         {"object_classes": json.dumps({"9": 1})},
         {"object_classes": json.dumps({"1": 5})},

@@ -1,0 +1,47 @@
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Response
+
+from backend.api.deps import AdminUser, SessionDep, StorageDep, ViewerUser
+from backend.orm import Collection
+from backend.schemas.loop import ActivateRequest, ModelPublic, ModelsPublic
+from backend.services import collections as collection_service
+from backend.services import model_versions as service
+
+router = APIRouter(tags=["models"])
+
+
+@router.get("/collections/{collection_id}/models")
+def list_models(collection_id: int, db: SessionDep, _user: ViewerUser) -> ModelsPublic:
+    collection_service.get_collection(db, collection_id)
+    rows = service.list_models(db, collection_id)
+    return ModelsPublic(data=[ModelPublic.model_validate(m) for m in rows], count=len(rows))
+
+
+@router.get("/models/{model_id}")
+def get_model(model_id: int, db: SessionDep, _user: ViewerUser) -> ModelPublic:
+    return ModelPublic.model_validate(service.get_model(db, model_id))
+
+
+@router.get("/models/{model_id}/checkpoint")
+def get_checkpoint(model_id: int, db: SessionDep, store: StorageDep, _user: ViewerUser) -> Response:
+    model = service.get_model(db, model_id)
+    collection = db.get(Collection, model.collection_id)
+    name = f"{collection.name if collection else 'model'}-v{model.version}.pt".replace('"', "")
+    return Response(
+        store.get(model.checkpoint_key),
+        media_type="application/octet-stream",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+@router.post("/models/{model_id}/activate")
+def activate(
+    model_id: int,
+    db: SessionDep,
+    user: AdminUser,
+    body: Annotated[ActivateRequest | None, Body()] = None,
+) -> ModelPublic:
+    model = service.get_model(db, model_id)
+    guard = body.collection_id if body else None
+    return ModelPublic.model_validate(service.activate(db, model, user, guard))

@@ -1,0 +1,1 @@
+"""Background jobs: a queue interface, the database-backed queue, and the worker that runs them."""

@@ -1,0 +1,1 @@
+"""One module per job kind; each exposes ``run(ctx, job_id)``."""

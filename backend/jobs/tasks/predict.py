@@ -1,0 +1,60 @@
+"""Compute and cache proposals of a model version for the images of its collection."""
+
+from sqlalchemy import select
+
+from backend.jobs.context import JobContext
+from backend.loop.proposals import store_prediction
+from backend.orm import Image, ImageStatus, Job, ModelStatus, ModelVersion, Prediction
+
+
+def run(ctx: JobContext, job_id: int) -> str:
+    with ctx.factory() as db:
+        job = db.get(Job, job_id)
+        assert job is not None
+        model_id = job.params.get("model_id")
+        query = select(ModelVersion).where(ModelVersion.collection_id == job.collection_id)
+        if model_id is not None:
+            model = db.scalar(query.where(ModelVersion.id == model_id))
+        else:
+            model = db.scalar(query.where(ModelVersion.status == ModelStatus.active.value))
+        if model is None:
+            raise ValueError("no model version to predict with; train one first")
+        done = select(Prediction.image_id).where(Prediction.model_id == model.id)
+        todo = list(
+            db.scalars(
+                select(Image.id)
+                .where(Image.collection_id == job.collection_id, Image.id.not_in(done))
+                .order_by(Image.id)
+            )
+        )
+        model_id = model.id
+    ctx.reporter.log(f"predicting {len(todo)} images with version {model.version}")
+    for n, image_id in enumerate(todo):
+        if ctx.reporter.should_stop():
+            return "cancelled"
+        with ctx.factory() as db:
+            image = db.get(Image, image_id)
+            model = db.get(ModelVersion, model_id)
+            if image is None or model is None:
+                continue  # deleted meanwhile
+            store_prediction(db, ctx.store, model, image)
+        ctx.reporter.update((n + 1) / max(1, len(todo)), None, {}, n + 1)
+    with ctx.factory() as db:
+        model = db.get(ModelVersion, model_id)
+        if model is not None and model.status == ModelStatus.active.value:
+            mark_proposed(db, model)
+        db.commit()
+    return "succeeded"
+
+
+def mark_proposed(db, model: ModelVersion) -> None:  # type: ignore[no-untyped-def]
+    """Unlabeled images with a cached proposal of the active version show as 'proposed'."""
+    predicted = set(db.scalars(select(Prediction.image_id).where(Prediction.model_id == model.id)))
+    for image in db.scalars(
+        select(Image).where(
+            Image.collection_id == model.collection_id,
+            Image.status.in_((ImageStatus.unlabeled.value, ImageStatus.proposed.value)),
+        )
+    ):
+        proposed = image.id in predicted
+        image.status = (ImageStatus.proposed if proposed else ImageStatus.unlabeled).value

@@ -1,0 +1,173 @@
+"""Fine-tune a segmenter on the collection's annotations; promote it only if it is at least as
+good as the active version on the same validation images."""
+
+from dataclasses import dataclass
+
+import numpy as np
+from sqlalchemy import func, select
+
+from backend.jobs.context import JobContext
+from backend.loop import triggers
+from backend.loop.data import Labeled, image_array, in_channels_for, latest_annotations, mask_array, split_validation
+from backend.loop.promotion import decide, score
+from backend.loop.proposals import load_checkpoint
+from backend.orm import Collection, Encoder, Job, ModelStatus, ModelVersion
+from backend.orm._types import utcnow
+
+
+@dataclass
+class Plan:
+    collection: Collection
+    train: list[Labeled]
+    val: list[Labeled]
+    init: str
+    init_key: str | None
+    parent_id: int | None
+    encoder_id: int | None
+    active_id: int | None
+    active_key: str | None
+    params: dict
+
+
+def resolve_init(db, collection_id: int, wanted: str | None) -> tuple[str, str | None, int | None, int | None]:  # type: ignore[no-untyped-def]
+    """(init, checkpoint key, parent model id, encoder id). Default: previous, else ssl, else scratch."""
+    active = active_model(db, collection_id)
+    encoder = db.scalar(
+        select(Encoder).where(Encoder.collection_id == collection_id).order_by(Encoder.id.desc()).limit(1)
+    )
+    if wanted is None:
+        wanted = "previous" if active else "ssl" if encoder else "scratch"
+    if wanted == "previous":
+        if active is None:
+            raise ValueError("init 'previous' needs an active model version; use 'ssl' or 'scratch'")
+        return "previous", active.checkpoint_key, active.id, active.encoder_id
+    if wanted == "ssl":
+        if encoder is None:
+            raise ValueError("init 'ssl' needs a finished pretraining; start a pretrain job first")
+        return "ssl", encoder.checkpoint_key, None, encoder.id
+    return "scratch", None, None, None
+
+
+def active_model(db, collection_id: int) -> ModelVersion | None:  # type: ignore[no-untyped-def]
+    return db.scalar(
+        select(ModelVersion).where(
+            ModelVersion.collection_id == collection_id,
+            ModelVersion.status == ModelStatus.active.value,
+        )
+    )
+
+
+def _plan(ctx: JobContext, job_id: int) -> Plan:
+    with ctx.factory() as db:
+        job = db.get(Job, job_id)
+        assert job is not None
+        collection = db.get(Collection, job.collection_id)
+        assert collection is not None
+        labeled = latest_annotations(db, collection.id)
+        if not labeled:
+            raise ValueError("the collection has no labeled images to train on; annotate some first")
+        train, val = split_validation(labeled, collection.id)
+        init, key, parent, encoder = resolve_init(db, collection.id, job.params.get("init"))
+        active = active_model(db, collection.id)
+        db.expunge_all()
+        return Plan(collection, train, val, init, key, parent, encoder,
+                    active.id if active else None, active.checkpoint_key if active else None,
+                    dict(job.params))
+
+
+def _arrays(ctx: JobContext, items: list[Labeled]) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    images = [image_array(ctx.store, item.image) for item in items]
+    masks = [mask_array(ctx.store, item.annotation.mask_key) for item in items]
+    return images, masks
+
+
+def run(ctx: JobContext, job_id: int) -> str:
+    from models import TrainConfig, train
+
+    plan = _plan(ctx, job_id)
+    collection = plan.collection
+    ctx.reporter.log(
+        f"training on {len(plan.train)} images, validating on {len(plan.val)}; init {plan.init}"
+    )
+    train_images, train_masks = _arrays(ctx, plan.train)
+    val_images, val_masks = _arrays(ctx, plan.val)
+    init = load_checkpoint(ctx.store, plan.init_key) if plan.init_key else None
+    params = plan.params
+    config = TrainConfig(
+        kind=collection.kind,  # type: ignore[arg-type]
+        num_classes=collection.num_classes,
+        in_channels=in_channels_for([i.image for i in plan.train + plan.val]),
+        encoder=str(init.config.get("encoder", "small")) if init is not None else params.get("encoder", "small"),
+        epochs=params.get("epochs"),
+        steps=params.get("steps"),
+        minutes=params.get("minutes")
+        or (None if params.get("steps") or params.get("epochs") else ctx.settings.train_minutes),
+        device=ctx.settings.device,
+        classes=[c["name"] for c in collection.classes],
+    )
+    scoring_share = 0.1 if plan.val else 0.0
+    checkpoint = train(
+        train_images,
+        train_masks,
+        config,
+        init=init,
+        val_images=val_images or None,
+        val_masks=val_masks or None,
+        on_progress=ctx.progress_callback(scale=1.0 - scoring_share),
+        should_stop=ctx.reporter.should_stop,
+    )
+    if ctx.reporter.cancelled:
+        return "cancelled"
+    # Score the candidate and the active version the same way, on the same images.
+    ctx.reporter.log("scoring on the validation images")
+    candidate_metrics = score(checkpoint, val_images, val_masks, collection.kind, collection.num_classes)
+    baseline = None
+    if plan.active_key is not None and plan.val:
+        active_checkpoint = load_checkpoint(ctx.store, plan.active_key)
+        baseline = score(active_checkpoint, val_images, val_masks, collection.kind, collection.num_classes)
+    ctx.reporter.update(1.0, 0.0, {}, 0)
+    promote, reason = decide(candidate_metrics, baseline, plan.active_id is not None, collection.kind)
+    key = ctx.save_checkpoint(checkpoint)
+    _register(ctx, job_id, plan, key, checkpoint.config, candidate_metrics, baseline, promote, reason)
+    return "succeeded"
+
+
+def _register(ctx, job_id, plan, key, config, metrics, baseline, promote, reason) -> None:  # type: ignore[no-untyped-def]
+    with ctx.factory() as db:
+        collection = db.get(Collection, plan.collection.id)
+        number = (db.scalar(select(func.max(ModelVersion.version)).where(
+            ModelVersion.collection_id == collection.id)) or 0) + 1
+        version = ModelVersion(
+            collection_id=collection.id,
+            version=number,
+            status=ModelStatus.active.value if promote else ModelStatus.rejected.value,
+            init=plan.init,
+            parent_id=plan.parent_id,
+            encoder_id=plan.encoder_id,
+            checkpoint_key=key,
+            metrics=metrics,
+            baseline_metrics=baseline,
+            reason=reason,
+            annotation_ids=[item.annotation.id for item in plan.train],
+            val_annotation_ids=[item.annotation.id for item in plan.val],
+            train_images=len(plan.train),
+            val_images=len(plan.val),
+            config=config,
+            job_id=job_id,
+            activated_at=utcnow() if promote else None,
+        )
+        if promote:
+            for old in db.scalars(select(ModelVersion).where(
+                ModelVersion.collection_id == collection.id,
+                ModelVersion.status == ModelStatus.active.value,
+            )):
+                old.status = ModelStatus.archived.value
+        db.add(version)
+        db.flush()
+        job = db.get(Job, job_id)
+        job.model_id = version.id
+        triggers.after_training(db, ctx.queue, collection, version if promote else None)
+        db.commit()
+    # Logged after the commit: the reporter writes through its own connection, which would wait
+    # on this transaction's lock on SQLite.
+    ctx.reporter.log(f"version {number}: {'active' if promote else 'rejected'} ({reason})")

@@ -1,0 +1,124 @@
+"""The worker: claims jobs from the queue and runs them, one at a time, in this process.
+
+``maskloop serve`` starts one as a child process (the embedded default), so training never
+slows the API; ``maskloop worker`` starts one anywhere that reaches the database and the store.
+"""
+
+import logging
+import signal
+import threading
+import traceback
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from backend.config import Settings
+from backend.db import make_engine, make_session_factory
+from backend.jobs.context import JobContext
+from backend.jobs.queue import DatabaseQueue, worker_name
+from backend.jobs.reporter import Reporter
+from backend.jobs.tasks import predict, pretrain, train
+from backend.orm import Job, JobStatus
+from backend.orm._types import utcnow
+from backend.storage import LocalBlobStore
+
+log = logging.getLogger("maskloop.worker")
+TASKS = {"pretrain": pretrain.run, "train": train.run, "predict": predict.run}
+_HEARTBEAT_S = 10.0
+
+
+def _finish(factory: sessionmaker[Session], job_id: int, status: str, error: str | None) -> None:
+    with factory() as db:
+        job = db.get(Job, job_id)
+        if job is None:
+            return
+        job.status = status
+        job.error = error
+        job.finished_at = utcnow()
+        job.worker = None
+        if status == JobStatus.succeeded.value:
+            job.progress = 1.0
+            job.eta_seconds = 0.0
+        db.commit()
+
+
+def run_job(settings: Settings, factory: sessionmaker[Session], store: LocalBlobStore, job: Job) -> str:
+    """Run one claimed job to its end; every way out leaves the row finished."""
+    reporter = Reporter(factory, job.id)
+    ctx = JobContext(settings, factory, store, DatabaseQueue(), reporter)
+    beating = threading.Event()
+
+    def heartbeat() -> None:
+        while not beating.wait(_HEARTBEAT_S):
+            reporter.heartbeat()
+
+    beat = threading.Thread(target=heartbeat, daemon=True)
+    beat.start()
+    try:
+        reporter.log(f"started {job.kind} (attempt {job.attempts})")
+        status = TASKS[job.kind](ctx, job.id)
+        reporter.flush()
+        error = None
+        if status == "cancelled":
+            reporter.log("cancelled; nothing was registered")
+    except Exception as exc:  # a failed job is data, not a crash of the worker
+        status, error = JobStatus.failed.value, f"{type(exc).__name__}: {exc}"
+        log.warning("job %s failed: %s", job.id, error)
+        reporter.log_lines.append(traceback.format_exc(limit=4))
+        reporter.flush()
+    finally:
+        beating.set()
+    _finish(factory, job.id, status, error)
+    return status
+
+
+def run_worker(settings: Settings, name: str | None = None, stop: threading.Event | None = None,
+               poll_s: float = 0.5, once: bool = False) -> None:
+    name = name or worker_name()
+    stop = stop or threading.Event()
+    engine = make_engine(settings.database_url)
+    factory = make_session_factory(engine)
+    store = LocalBlobStore(settings.blob_dir)
+    queue = DatabaseQueue()
+    with factory() as db:
+        requeued = queue.requeue_interrupted(db, settings.job_stale_seconds)
+    if requeued:
+        log.warning("requeued %d interrupted jobs", requeued)
+    log.info("worker %s polling for jobs", name)
+    try:
+        while not stop.is_set():
+            with factory() as db:
+                job = queue.claim(db, name)
+            if job is None:
+                if once:
+                    return
+                stop.wait(poll_s)
+                continue
+            log.info("job %s: %s for collection %s", job.id, job.kind, job.collection_id)
+            run_job(settings, factory, store, job)
+    finally:
+        engine.dispose()
+
+
+def main() -> None:
+    """Entry point of the embedded worker process (``python -m backend.jobs.worker``)."""
+    from backend.config import get_settings
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s worker %(levelname)s %(message)s")
+    stop = threading.Event()
+
+    def terminate(*_: object) -> None:
+        # Stop now, even mid-job: the job stays 'running' and the next start requeues it,
+        # which is what a restart promises. Waiting for a 10-minute training is not.
+        stop.set()
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGTERM, terminate)
+    signal.signal(signal.SIGINT, terminate)
+    import os
+
+    prefix = os.environ.get("MASKLOOP_WORKER_NAME_PREFIX", "worker")
+    run_worker(get_settings(), worker_name(prefix), stop)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,43 @@
+"""Scoring versions on validation images, and the rule that keeps a worse model from going live."""
+
+import numpy as np
+
+
+def primary_metric(kind: str) -> str:
+    # Scientists count objects: for instance collections, object F1 decides.
+    return "object_f1" if kind == "instance" else "dice"
+
+
+def score(checkpoint, images: list[np.ndarray], masks: list[np.ndarray], kind: str, num_classes: int) -> dict[str, float]:  # type: ignore[no-untyped-def]
+    """Mean Dice, IoU (and object F1 for instance) of a checkpoint over labeled images."""
+    from models import predict
+    from models.metrics import mean_scores, segmentation_scores
+
+    if not images:
+        return {}
+    scores = [
+        segmentation_scores(predict(checkpoint, image).labels, mask, kind=kind, num_classes=num_classes)  # type: ignore[arg-type]
+        for image, mask in zip(images, masks, strict=True)
+    ]
+    keep = ("dice", "iou", "object_f1")
+    return {k: round(float(v), 5) for k, v in mean_scores(scores).items() if k in keep}
+
+
+def decide(
+    candidate: dict[str, float], baseline: dict[str, float] | None, has_active: bool, kind: str
+) -> tuple[bool, str]:
+    """(promote, reason). A candidate goes live only if it is at least as good as the active
+    version on the same validation images."""
+    metric = primary_metric(kind)
+    if not has_active:
+        if not candidate:
+            return True, "first version; not validated (only one labeled image)"
+        return True, f"first version ({metric} {candidate.get(metric, 0):.3f})"
+    if not candidate or baseline is None:
+        return False, "no validation images to compare with the active version; label more images"
+    new, old = candidate.get(metric, 0.0), baseline.get(metric, 0.0)
+    if not np.isfinite(new):
+        return False, f"{metric} is not a number"
+    if new >= old:
+        return True, f"{metric} {new:.3f} >= active {old:.3f} on the same validation images"
+    return False, f"{metric} {new:.3f} < active {old:.3f} on the same validation images"

@@ -1,0 +1,126 @@
+"""Proposals: predicting with a model version and caching the result per (image, model)."""
+
+import threading
+from collections import OrderedDict
+
+import numpy as np
+from scipy import ndimage
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from backend.imaging import encode_mask, encode_png
+from backend.loop.data import image_array, mask_array
+from backend.orm import Image, ModelVersion, Prediction
+from backend.storage import BlobStore
+
+_CACHE_SIZE = 3
+_cache: OrderedDict[str, object] = OrderedDict()
+_cache_lock = threading.Lock()
+# One prediction at a time per process: torch already uses every core, and two concurrent
+# calls would only thrash.
+_predict_lock = threading.Lock()
+
+
+def load_checkpoint(store: BlobStore, key: str):  # type: ignore[no-untyped-def]
+    """The checkpoint with its network, kept for the next call (loading costs more than a 512 px
+    prediction)."""
+    from models import Checkpoint
+
+    with _cache_lock:
+        if key in _cache:
+            _cache.move_to_end(key)
+            return _cache[key]
+    checkpoint = Checkpoint.load(store.local_path(key))
+    with _cache_lock:
+        _cache[key] = checkpoint
+        while len(_cache) > _CACHE_SIZE:
+            _cache.popitem(last=False)
+    return checkpoint
+
+
+def uncertainty_of(labels: np.ndarray, confidence: np.ndarray) -> float:
+    """1 - mean confidence over the predicted objects and a 3-pixel band around them: the
+    background far from any object is easy and would drown the signal."""
+    region = ndimage.binary_dilation(labels > 0, iterations=3)
+    values = confidence[region] if region.any() else confidence
+    return float(1.0 - values.mean())
+
+
+def compute(store: BlobStore, model: ModelVersion, image: Image) -> tuple[np.ndarray, np.ndarray, list[float]]:
+    """Returns (labels (H, W), confidence (H, W) float32 in [0, 1], embedding)."""
+    from models import embed, predict
+
+    checkpoint = load_checkpoint(store, model.checkpoint_key)
+    array = image_array(store, image)
+    with _predict_lock:
+        result = predict(checkpoint, array)
+        vector = embed(checkpoint, array)
+    return result.labels, result.confidence, [round(float(v), 5) for v in vector]
+
+
+def store_prediction(db: Session, store: BlobStore, model: ModelVersion, image: Image) -> Prediction:
+    existing = cached(db, model.id, image.id)
+    if existing is not None:
+        return existing
+    labels, confidence, vector = compute(store, model, image)
+    labels_key, _ = store.put(encode_mask(labels.astype(np.uint16 if labels.max() > 255 else np.uint8)))
+    confidence_key, _ = store.put(encode_png(np.round(confidence * 255).astype(np.uint8)))
+    row = Prediction(
+        image_id=image.id,
+        model_id=model.id,
+        labels_key=labels_key,
+        confidence_key=confidence_key,
+        object_count=int(len(np.unique(labels)) - (1 if (labels == 0).any() else 0)),
+        uncertainty=uncertainty_of(labels, confidence),
+        embedding=vector,
+    )
+    db.add(row)
+    try:
+        db.commit()
+    except IntegrityError:
+        # Another process cached the same prediction a moment earlier: use theirs.
+        db.rollback()
+        found = cached(db, model.id, image.id)
+        assert found is not None
+        return found
+    return row
+
+
+def cached(db: Session, model_id: int, image_id: int) -> Prediction | None:
+    return db.scalar(
+        select(Prediction).where(Prediction.model_id == model_id, Prediction.image_id == image_id)
+    )
+
+
+def proposal_labels(store: BlobStore, prediction: Prediction) -> np.ndarray:
+    return mask_array(store, prediction.labels_key)
+
+
+def objects_json(labels: np.ndarray, confidence: np.ndarray, kind: str) -> list[dict[str, object]]:
+    """One entry per object (instance) or per connected region of a class (semantic)."""
+    from skimage.measure import label as connected, regionprops
+
+    out: list[dict[str, object]] = []
+    if kind == "instance":
+        regions = [(r, 1) for r in regionprops(labels.astype(np.int32), intensity_image=confidence)]
+    else:
+        regions = []
+        for cls in np.unique(labels):
+            if cls == 0:
+                continue
+            comps = connected(labels == cls, connectivity=1)
+            regions += [(r, int(cls)) for r in regionprops(comps, intensity_image=confidence)]
+    for region, cls in regions:
+        top, left, bottom, right = region.bbox
+        out.append(
+            {
+                "id": int(region.label) if kind == "instance" else len(out) + 1,
+                "class": cls,
+                "area": int(region.area),
+                "bbox": [int(left), int(top), int(right - left), int(bottom - top)],
+                "centroid": [round(float(region.centroid[1]), 2), round(float(region.centroid[0]), 2)],
+                "mean_confidence": round(float(region.intensity_mean), 4),
+            }
+        )
+    return out

@@ -1,0 +1,67 @@
+"""Which image to annotate next.
+
+``uncertainty`` serves the image the active model is least sure of. ``diverse`` trades that off
+against coverage of the embedding space (a greedy k-center step weighted by uncertainty), so ten
+near-identical frames are not all served before a different one; cf. Sener & Savarese, "Active
+Learning for Convolutional Neural Networks: A Core-Set Approach", 2018, arXiv:1708.00489.
+"""
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+import numpy as np
+
+
+class Strategy(StrEnum):
+    uncertainty = "uncertainty"
+    diverse = "diverse"
+    random = "random"
+    sequential = "sequential"
+
+
+@dataclass(frozen=True)
+class Candidate:
+    image_id: int
+    uncertainty: float | None  # None: no cached proposal for the active model
+    embedding: np.ndarray | None  # Shape: (D,)
+
+
+def choose(
+    candidates: list[Candidate],
+    strategy: Strategy,
+    labeled_embeddings: np.ndarray | None = None,
+    seed: int = 0,
+) -> Candidate | None:
+    """Pick one candidate. ``labeled_embeddings`` Shape: (N, D), the already-labeled images."""
+    if not candidates:
+        return None
+    if strategy is Strategy.sequential:
+        return min(candidates, key=lambda c: c.image_id)
+    if strategy is Strategy.random:
+        return candidates[int(np.random.default_rng(seed).integers(len(candidates)))]
+    scored = [c for c in candidates if c.uncertainty is not None]
+    if not scored:
+        # No proposals yet: fall back to the order of upload, which is what the lab expects.
+        return min(candidates, key=lambda c: c.image_id)
+    if strategy is Strategy.uncertainty:
+        return max(scored, key=lambda c: (c.uncertainty, -c.image_id))
+    return _diverse(scored, labeled_embeddings)
+
+
+def _normalise(x: np.ndarray) -> np.ndarray:
+    return x / np.maximum(np.linalg.norm(x, axis=-1, keepdims=True), 1e-8)
+
+
+def _diverse(scored: list[Candidate], labeled: np.ndarray | None) -> Candidate:
+    with_embedding = [c for c in scored if c.embedding is not None]
+    if not with_embedding or labeled is None or len(labeled) == 0:
+        return max(scored, key=lambda c: (c.uncertainty or 0.0, -c.image_id))
+    pool = _normalise(np.stack([c.embedding for c in with_embedding]))  # type: ignore[misc]
+    seen = _normalise(np.asarray(labeled, dtype=np.float64))
+    # Cosine distance to the nearest labeled image: 0 = a near-duplicate of one already done.
+    distance = 1.0 - (pool @ seen.T).max(axis=1)
+    distance = distance / max(float(distance.max()), 1e-8)
+    uncertainty = np.array([c.uncertainty or 0.0 for c in with_embedding])
+    uncertainty = uncertainty / max(float(uncertainty.max()), 1e-8)
+    score = 0.5 * uncertainty + 0.5 * distance
+    return with_embedding[int(np.argmax(score))]

@@ -1,0 +1,156 @@
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from backend.schemas.common import Public, UtcDatetime
+from backend.schemas.images import ImagePublic
+
+
+class JobParams(BaseModel):
+    """Parameters of a job; each kind accepts only its own (checked in the service)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    minutes: float | None = Field(default=None, gt=0, le=24 * 60)
+    steps: int | None = Field(default=None, gt=0, le=10_000_000)
+    epochs: int | None = Field(default=None, gt=0, le=100_000)
+    method: str | None = Field(default=None, description="pretext task (pretrain)")
+    init: Literal["ssl", "previous", "scratch"] | None = None
+    encoder: str | None = None
+    model_id: int | None = Field(default=None, gt=0, description="version to predict with")
+
+
+class JobCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["pretrain", "train", "predict"]
+    params: JobParams = Field(default_factory=JobParams)
+
+
+class JobPublic(Public):
+    id: int
+    collection_id: int
+    kind: str
+    status: str
+    params: dict[str, Any]
+    trigger: str
+    progress: float
+    eta_seconds: float | None
+    metrics: dict[str, Any]
+    log_tail: str
+    error: str | None
+    attempts: int
+    cancel_requested: bool
+    created_at: UtcDatetime
+    started_at: UtcDatetime | None
+    finished_at: UtcDatetime | None
+    model_id: int | None
+    encoder_id: int | None
+
+
+class JobsPublic(BaseModel):
+    data: list[JobPublic]
+    count: int
+
+
+class ModelPublic(Public):
+    id: int
+    collection_id: int
+    version: int
+    status: str
+    init: str
+    parent_id: int | None
+    encoder_id: int | None
+    metrics: dict[str, float]
+    baseline_metrics: dict[str, float] | None
+    reason: str | None
+    train_images: int
+    val_images: int
+    annotation_ids: list[int]
+    val_annotation_ids: list[int]
+    job_id: int | None
+    created_at: UtcDatetime
+    activated_at: UtcDatetime | None
+
+
+class ModelsPublic(BaseModel):
+    data: list[ModelPublic]
+    count: int
+
+
+class ActivateRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    collection_id: int | None = Field(default=None, description="optional guard")
+
+
+class LoopSettings(BaseModel):
+    auto_pretrain_min_images: int = Field(ge=0, le=1_000_000)
+    retrain_every: int = Field(ge=0, le=1_000_000)
+
+
+class LoopSettingsUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    auto_pretrain_min_images: int | None = Field(default=None, ge=0, le=1_000_000)
+    retrain_every: int | None = Field(default=None, ge=0, le=1_000_000)
+
+
+class NextImage(ImagePublic):
+    strategy: str
+    uncertainty: float | None
+    model_id: int | None
+    lease_expires_at: UtcDatetime
+
+
+class StatsRow(BaseModel):
+    model_id: int
+    version: int
+    status: str
+    created_at: UtcDatetime
+    labeled_images: int
+    val_dice: float | None
+    val_iou: float | None
+    val_object_f1: float | None
+    corrections: int
+    mean_corrected_fraction: float | None
+    objects_proposed: int
+    objects_accepted_unchanged: int
+    objects_added: int
+    objects_removed: int
+    mean_seconds_spent: float | None
+
+
+class StatsPublic(BaseModel):
+    data: list[StatsRow]
+    count: int
+    labeled_images: int
+    annotations: int
+
+
+class ImageUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    holdout: bool
+
+
+class PredictedObject(BaseModel):
+    id: int
+    class_: int = Field(alias="class", serialization_alias="class")
+    area: int
+    bbox: list[int]  # x, y, width, height
+    centroid: list[float]  # x, y
+    mean_confidence: float
+
+    model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
+
+
+class PredictionPublic(BaseModel):
+    image_id: int
+    model_id: int
+    model_version: int
+    kind: str
+    width: int
+    height: int
+    uncertainty: float
+    objects: list[PredictedObject]

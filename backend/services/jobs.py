@@ -1,0 +1,89 @@
+"""Starting, listing and cancelling jobs, with every check a client can fail up front."""
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from backend.errors import BadInput, Conflict, NotFound
+from backend.jobs.queue import DatabaseQueue
+from backend.jobs.tasks.train import active_model, resolve_init
+from backend.loop.data import latest_annotations
+from backend.orm import Collection, Image, Job, JobKind, JobStatus, ModelVersion, User
+from backend.orm._types import utcnow
+from backend.schemas.loop import JobCreate
+
+_ALLOWED = {
+    "pretrain": {"minutes", "steps", "method"},
+    "train": {"minutes", "steps", "epochs", "init", "encoder"},
+    "predict": {"model_id"},
+}
+
+
+def _check_params(db: Session, collection: Collection, body: JobCreate) -> dict[str, object]:
+    from models.networks import ENCODERS
+    from models.pretext import PRETEXTS
+
+    params = body.params.model_dump(exclude_none=True)
+    extra = set(params) - _ALLOWED[body.kind]
+    if extra:
+        raise BadInput(
+            f"{body.kind} jobs do not take {', '.join(sorted(extra))}; they take "
+            f"{', '.join(sorted(_ALLOWED[body.kind]))}."
+        )
+    if "method" in params and params["method"] not in PRETEXTS:
+        raise BadInput(f"unknown pretext {params['method']!r}; choose one of {', '.join(sorted(PRETEXTS))}.")
+    if "encoder" in params and params["encoder"] not in ENCODERS:
+        raise BadInput(f"unknown encoder {params['encoder']!r}; choose one of {', '.join(sorted(ENCODERS))}.")
+    if body.kind == "pretrain":
+        has_images = db.scalar(
+            select(Image.id).where(Image.collection_id == collection.id, Image.holdout.is_(False)).limit(1)
+        )
+        if not has_images:
+            raise BadInput("the collection has no images to pretrain on; upload images first.")
+    elif body.kind == "train":
+        if not latest_annotations(db, collection.id):
+            raise BadInput("the collection has no labeled images to train on; annotate at least one.")
+        try:
+            resolve_init(db, collection.id, params.get("init"))  # type: ignore[arg-type]
+        except ValueError as exc:
+            raise BadInput(str(exc)) from exc
+    elif "model_id" in params:
+        model = db.get(ModelVersion, params["model_id"])
+        if model is None or model.collection_id != collection.id:
+            raise BadInput(f"model {params['model_id']} is not a version of collection {collection.id}.")
+    elif active_model(db, collection.id) is None:
+        raise BadInput("there is no active model version to predict with; train one first.")
+    return params
+
+
+def start_job(db: Session, collection: Collection, body: JobCreate, user: User) -> Job:
+    params = _check_params(db, collection, body)
+    job = DatabaseQueue().enqueue(db, collection.id, JobKind(body.kind), params, user.id, "manual")
+    db.commit()
+    return job
+
+
+def get_job(db: Session, job_id: int) -> Job:
+    job = db.get(Job, job_id)
+    if job is None:
+        raise NotFound(f"No job with id {job_id}.")
+    return job
+
+
+def list_jobs(db: Session, collection_id: int, offset: int, limit: int) -> tuple[list[Job], int]:
+    query = select(Job).where(Job.collection_id == collection_id)
+    total = db.scalar(select(func.count()).select_from(query.subquery())) or 0
+    return list(db.scalars(query.order_by(Job.id.desc()).offset(offset).limit(limit))), total
+
+
+def cancel_job(db: Session, job: Job) -> Job:
+    if JobStatus(job.status).finished:
+        raise Conflict(f"Job {job.id} already ended ({job.status}); there is nothing to cancel.")
+    if job.status == JobStatus.queued.value:
+        job.status = JobStatus.cancelled.value
+        job.finished_at = utcnow()
+        job.log_tail = (job.log_tail + "cancelled before it started\n")[-4000:]
+    else:
+        # The worker sees the flag within a second and stops; nothing half-done is registered.
+        job.cancel_requested = True
+    db.commit()
+    return job

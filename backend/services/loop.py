@@ -1,0 +1,190 @@
+"""The loop seen from the API: next image, settings, corrections and the stats curve."""
+
+from datetime import timedelta
+
+import numpy as np
+from sqlalchemy import delete, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from backend.errors import BadInput, NotFound
+from backend.jobs.queue import DatabaseQueue
+from backend.jobs.tasks.train import active_model
+from backend.loop import triggers
+from backend.loop.corrections import compare
+from backend.loop.proposals import proposal_labels, store_prediction
+from backend.loop.selection import Candidate, Strategy, choose
+from backend.orm import (
+    Annotation,
+    Collection,
+    Correction,
+    Image,
+    ImageLease,
+    ImageStatus,
+    ModelVersion,
+    Prediction,
+    User,
+)
+from backend.orm._types import utcnow
+from backend.schemas.loop import LoopSettingsUpdate, StatsPublic, StatsRow
+from backend.storage import BlobStore
+
+
+def _aware(value):  # type: ignore[no-untyped-def]
+    return value if value.tzinfo else value.replace(tzinfo=utcnow().tzinfo)
+
+
+def next_image(
+    db: Session, collection: Collection, user: User, strategy: Strategy | None, lease_minutes: float
+) -> tuple[Image, Strategy, float | None, int | None, object]:
+    model = active_model(db, collection.id)
+    strategy = strategy or (Strategy.uncertainty if model else Strategy.sequential)
+    now = utcnow()
+    for attempt in range(3):
+        leases = {
+            lease.image_id: lease
+            for lease in db.scalars(
+                select(ImageLease).join(Image, Image.id == ImageLease.image_id).where(
+                    Image.collection_id == collection.id
+                )
+            )
+        }
+        taken = {i for i, lease in leases.items() if lease.user_id != user.id and _aware(lease.expires_at) > now}
+        mine = [i for i, lease in leases.items() if lease.user_id == user.id and _aware(lease.expires_at) > now]
+        rows = db.scalars(
+            select(Image).where(
+                Image.collection_id == collection.id,
+                Image.holdout.is_(False),
+                Image.status != ImageStatus.labeled.value,
+            )
+        ).all()
+        open_images = {i.id: i for i in rows if i.id not in taken}
+        if not open_images:
+            raise NotFound("No image is left to annotate in this collection (all labeled or reserved).")
+        predictions: dict[int, Prediction] = {}
+        seen: list[list[float]] = []
+        if model is not None:
+            for p in db.scalars(select(Prediction).where(Prediction.model_id == model.id)):
+                predictions[p.image_id] = p
+            labeled_ids = set(db.scalars(select(Image.id).where(
+                Image.collection_id == collection.id, Image.status == ImageStatus.labeled.value)))
+            seen = [
+                p.embedding for i, p in predictions.items()
+                if p.embedding and (i in labeled_ids or i in taken)
+            ]
+        candidates = [
+            Candidate(
+                image_id=i,
+                uncertainty=predictions[i].uncertainty if i in predictions else None,
+                embedding=np.asarray(predictions[i].embedding) if i in predictions and predictions[i].embedding else None,
+            )
+            for i in open_images
+        ]
+        # Re-serve what this annotator already holds before handing out something new, so a
+        # reload does not leave reserved images behind.
+        held = [c for c in candidates if c.image_id in mine]
+        picked = choose(held or candidates, strategy, np.asarray(seen) if seen else None,
+                        seed=hash((user.id, now.timestamp())) & 0xFFFF)
+        assert picked is not None
+        expires = now + timedelta(minutes=lease_minutes)
+        try:
+            db.execute(delete(ImageLease).where(ImageLease.image_id == picked.image_id))
+            db.add(ImageLease(image_id=picked.image_id, user_id=user.id, expires_at=expires))
+            db.commit()
+        except IntegrityError:
+            db.rollback()  # someone else reserved it in the same instant; choose again
+            continue
+        return open_images[picked.image_id], strategy, picked.uncertainty, model.id if model else None, expires
+    raise NotFound("Could not reserve an image; try again.")
+
+
+def release_lease(db: Session, image_id: int) -> None:
+    db.execute(delete(ImageLease).where(ImageLease.image_id == image_id))
+
+
+def proposal_model(db: Session, collection: Collection, model_id: int) -> ModelVersion:
+    model = db.get(ModelVersion, model_id)
+    if model is None or model.collection_id != collection.id:
+        raise BadInput(
+            f"proposal_model_id {model_id} is not a model version of collection {collection.id}; "
+            "send the X-Model-Id of the proposal you corrected."
+        )
+    return model
+
+
+def proposal_for(db: Session, store: BlobStore, model: ModelVersion, image: Image) -> np.ndarray:
+    """The proposal the annotator corrected: cached, or computed now (and cached)."""
+    return proposal_labels(store, store_prediction(db, store, model, image))
+
+
+def correction_row(collection: Collection, model: ModelVersion, proposal: np.ndarray, final: np.ndarray) -> Correction:
+    stats = compare(proposal, final, collection.kind)
+    return Correction(
+        model_id=model.id,
+        changed_fraction=stats.changed_fraction,
+        objects_proposed=stats.objects_proposed,
+        objects_final=stats.objects_final,
+        objects_unchanged=stats.objects_unchanged,
+        objects_added=stats.objects_added,
+        objects_removed=stats.objects_removed,
+    )
+
+
+def update_settings(db: Session, collection: Collection, body: LoopSettingsUpdate) -> Collection:
+    if body.auto_pretrain_min_images is not None:
+        collection.auto_pretrain_min_images = body.auto_pretrain_min_images
+    if body.retrain_every is not None:
+        collection.retrain_every = body.retrain_every
+    db.flush()
+    queue = DatabaseQueue()
+    triggers.after_upload(db, queue, collection)
+    triggers.after_annotation(db, queue, collection)
+    db.commit()
+    return collection
+
+
+def stats(db: Session, collection: Collection) -> StatsPublic:
+    rows = []
+    versions = db.scalars(
+        select(ModelVersion).where(ModelVersion.collection_id == collection.id).order_by(ModelVersion.version)
+    ).all()
+    for model in versions:
+        agg = db.execute(
+            select(
+                func.count(Correction.id),
+                func.avg(Correction.changed_fraction),
+                func.coalesce(func.sum(Correction.objects_proposed), 0),
+                func.coalesce(func.sum(Correction.objects_unchanged), 0),
+                func.coalesce(func.sum(Correction.objects_added), 0),
+                func.coalesce(func.sum(Correction.objects_removed), 0),
+                func.avg(Annotation.seconds_spent),
+            )
+            .join(Annotation, Annotation.id == Correction.annotation_id)
+            .where(Correction.model_id == model.id)
+        ).one()
+        rows.append(
+            StatsRow(
+                model_id=model.id,
+                version=model.version,
+                status=model.status,
+                created_at=model.created_at,
+                labeled_images=model.train_images + model.val_images,
+                val_dice=model.metrics.get("dice"),
+                val_iou=model.metrics.get("iou"),
+                val_object_f1=model.metrics.get("object_f1"),
+                corrections=int(agg[0]),
+                mean_corrected_fraction=None if agg[1] is None else round(float(agg[1]), 5),
+                objects_proposed=int(agg[2]),
+                objects_accepted_unchanged=int(agg[3]),
+                objects_added=int(agg[4]),
+                objects_removed=int(agg[5]),
+                mean_seconds_spent=None if agg[6] is None else round(float(agg[6]), 2),
+            )
+        )
+    labeled = db.scalar(select(func.count(Image.id)).where(
+        Image.collection_id == collection.id, Image.status == ImageStatus.labeled.value)) or 0
+    annotations = db.scalar(
+        select(func.count(Annotation.id)).join(Image, Image.id == Annotation.image_id).where(
+            Image.collection_id == collection.id)
+    ) or 0
+    return StatsPublic(data=rows, count=len(rows), labeled_images=labeled, annotations=annotations)

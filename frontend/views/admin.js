@@ -1,0 +1,274 @@
+// @ts-check
+/** Admin page of a collection: jobs with live progress, model versions, the loop curve, settings. */
+import { ApiError, getJson, postJson } from "../lib/api.js";
+import { formatDuration, formatTime, h, notice, progressBar, setProgress } from "../lib/dom.js";
+import { lineChart } from "../lib/chart.js";
+
+/** @typedef {import("../app.js").App} App */
+
+const ACTIVE = ["queued", "running"];
+const PRETEXTS = ["masked", "contrastive", "rotation", "denoise", "superres"];
+
+/** @param {unknown} e */
+const text = (e) => (e instanceof Error ? e.message : String(e));
+
+/** @param {number | null | undefined} v */
+const num = (v) => (typeof v === "number" && isFinite(v) ? v.toFixed(3) : "—");
+
+/** @param {HTMLElement} root @param {App} app @param {number} id */
+export async function adminView(root, app, id) {
+  if (app.user?.role !== "admin") {
+    root.replaceChildren(h("div", { class: "page" }, notice("Only admins can manage training and models.")));
+    return {};
+  }
+  const collection = await getJson(`/collections/${id}`);
+  /** @type {Map<number, EventSource>} */
+  const streams = new Map();
+  /** @type {Map<number, number>} */
+  const pollers = new Map();
+  /** @type {Map<number, HTMLElement>} */
+  const jobRows = new Map();
+  const jobsBody = h("tbody");
+  const modelsBody = h("tbody");
+  const chartBox = h("div", { class: "chart-box", "data-testid": "loop-chart" });
+  const jobMessage = h("div");
+  const modelMessage = h("div");
+  const missing = h("div");
+  let destroyed = false;
+
+  // ---- job controls
+  const steps = /** @type {HTMLInputElement} */ (h("input", { type: "number", min: "1", placeholder: "auto", "data-testid": "train-steps", class: "num" }));
+  const minutes = /** @type {HTMLInputElement} */ (h("input", { type: "number", min: "0.1", step: "0.1", placeholder: "auto", "data-testid": "train-minutes", class: "num" }));
+  const init = /** @type {HTMLSelectElement} */ (h("select", { "data-testid": "train-init" },
+    h("option", { value: "" }, "default"), ["previous", "ssl", "scratch"].map((v) => h("option", { value: v }, v))));
+  const method = /** @type {HTMLSelectElement} */ (h("select", { "data-testid": "pretrain-method" },
+    h("option", { value: "" }, "default"), PRETEXTS.map((v) => h("option", { value: v }, v))));
+
+  /** @param {"pretrain" | "train"} kind */
+  async function start(kind) {
+    /** @type {Record<string, any>} */
+    const params = {};
+    if (steps.value) params.steps = Number(steps.value);
+    if (minutes.value) params.minutes = Number(minutes.value);
+    if (kind === "train" && init.value) params.init = init.value;
+    if (kind === "pretrain" && method.value) params.method = method.value;
+    try {
+      const job = await postJson(`/collections/${id}/jobs`, { kind, params });
+      jobMessage.replaceChildren(notice(`${kind} job ${job.id} queued.`, "ok"));
+      await loadJobs();
+    } catch (e) {
+      jobMessage.replaceChildren(notice(text(e)));
+    }
+  }
+
+  /** @param {any} job */
+  function jobRow(job) {
+    const bar = progressBar({ "data-testid": "job-progress", "data-job-id": String(job.id) });
+    const row = h("tr", { "data-job-id": String(job.id) });
+    /** @param {any} j */
+    const fill = (j) => {
+      setProgress(bar, j.status === "succeeded" ? 1 : j.progress || 0);
+      bar.dataset.status = j.status;
+      bar.classList.toggle("failed", j.status === "failed");
+      bar.classList.toggle("done", j.status === "succeeded");
+      const loss = j.metrics?.loss?.length ? j.metrics.loss[j.metrics.loss.length - 1][1] : null;
+      const dice = j.metrics?.val_dice?.length ? j.metrics.val_dice[j.metrics.val_dice.length - 1][1] : null;
+      const running = ACTIVE.includes(j.status);
+      row.replaceChildren(
+        h("td", { class: "num" }, String(j.id)),
+        h("td", {}, j.kind, j.trigger && j.trigger !== "manual" ? h("span", { class: "muted" }, ` (${j.trigger})`) : null),
+        h("td", {}, h("span", { class: `badge job-${j.status}`, "data-testid": "job-status" }, j.status)),
+        h("td", { class: "bar-cell" }, bar, h("span", { class: "pct" }, `${Math.round((j.status === "succeeded" ? 1 : j.progress || 0) * 100)}%`)),
+        h("td", { class: "num" }, running && j.eta_seconds != null ? formatDuration(j.eta_seconds) : "—"),
+        h("td", { class: "num" }, loss != null ? `loss ${Number(loss).toFixed(4)}` : "", dice != null ? ` · dice ${Number(dice).toFixed(3)}` : ""),
+        h("td", {}, formatTime(j.started_at)),
+        h("td", {}, formatTime(j.finished_at)),
+        h("td", { class: "job-detail" },
+          j.error ? h("span", { class: "error-text", title: j.error }, j.error) : null,
+          j.log_tail ? h("details", {}, h("summary", {}, "log"), h("pre", {}, j.log_tail)) : null,
+          running && !j.cancel_requested ? h("button", { type: "button", class: "danger small", "data-testid": "job-cancel", onclick: () => cancel(j.id) }, "Cancel") : null,
+          j.cancel_requested && running ? h("span", { class: "muted" }, "cancelling…") : null));
+    };
+    fill(job);
+    jobRows.set(job.id, row);
+    /** @type {any} */ (row).fill = fill;
+    return row;
+  }
+
+  /** @param {number} jobId */
+  async function cancel(jobId) {
+    try {
+      const job = await postJson(`/jobs/${jobId}/cancel`);
+      /** @type {any} */ (jobRows.get(jobId))?.fill(job);
+    } catch (e) {
+      jobMessage.replaceChildren(notice(text(e)));
+    }
+  }
+
+  /** Follow a job live: Server-Sent Events, or polling when the stream fails. @param {number} jobId */
+  function follow(jobId) {
+    if (streams.has(jobId) || pollers.has(jobId) || destroyed) return;
+    const source = new EventSource(`/api/v1/jobs/${jobId}/events`);
+    streams.set(jobId, source);
+    source.addEventListener("progress", (e) => {
+      const job = JSON.parse(/** @type {MessageEvent} */ (e).data);
+      /** @type {any} */ (jobRows.get(jobId))?.fill(job);
+    });
+    source.addEventListener("end", (e) => {
+      source.close();
+      streams.delete(jobId);
+      try {
+        const job = JSON.parse(/** @type {MessageEvent} */ (e).data);
+        /** @type {any} */ (jobRows.get(jobId))?.fill(job);
+      } catch { /* ignore */ }
+      finished();
+    });
+    source.onerror = () => {
+      if (source.readyState !== EventSource.CLOSED) return; // the browser reconnects by itself
+      streams.delete(jobId);
+      poll(jobId);
+    };
+  }
+
+  /** @param {number} jobId */
+  function poll(jobId) {
+    const timer = window.setInterval(async () => {
+      try {
+        const job = await getJson(`/jobs/${jobId}`);
+        /** @type {any} */ (jobRows.get(jobId))?.fill(job);
+        if (!ACTIVE.includes(job.status)) { clearInterval(timer); pollers.delete(jobId); finished(); }
+      } catch { /* keep trying */ }
+    }, 2000);
+    pollers.set(jobId, timer);
+  }
+
+  async function finished() {
+    if (destroyed) return;
+    await Promise.all([loadJobs(), loadModels(), loadStats()]);
+  }
+
+  async function loadJobs() {
+    /** @type {{data: any[]}} */
+    const list = await getJson(`/collections/${id}/jobs?limit=50`);
+    jobRows.clear();
+    jobsBody.replaceChildren(...list.data.map((j) => jobRow(j)));
+    if (!list.data.length) jobsBody.append(h("tr", {}, h("td", { colspan: "9", class: "muted empty" }, "No job yet.")));
+    for (const j of list.data) if (ACTIVE.includes(j.status)) follow(j.id);
+  }
+
+  async function loadModels() {
+    /** @type {{data: any[]}} */
+    const list = await getJson(`/collections/${id}/models`);
+    const rows = [...list.data].sort((a, b) => b.version - a.version);
+    modelsBody.replaceChildren(...rows.map((m) => h("tr", { "data-testid": "model-row", "data-version": String(m.version), "data-model-id": String(m.id) },
+      h("td", { class: "num strong" }, `v${m.version}`),
+      h("td", {}, h("span", { class: `badge model-${m.status}`, "data-testid": "model-status" }, m.status)),
+      h("td", {}, m.init),
+      h("td", { class: "num" }, num(m.metrics?.dice)),
+      h("td", { class: "num" }, num(m.metrics?.iou)),
+      h("td", { class: "num" }, num(m.metrics?.object_f1)),
+      h("td", { class: "num" }, `${m.train_images} / ${m.val_images}`),
+      h("td", {}, formatTime(m.created_at)),
+      h("td", { class: "reason", title: m.reason || "" }, m.reason || ""),
+      h("td", { class: "actions" },
+        m.status !== "active" ? h("button", { type: "button", class: "small", "data-testid": "model-activate", onclick: () => activate(m) }, m.status === "archived" ? "Roll back" : "Activate") : h("span", { class: "muted" }, "in use"),
+        h("a", { class: "button small", href: `/api/v1/models/${m.id}/checkpoint`, download: "" }, "checkpoint")))));
+    if (!rows.length) modelsBody.append(h("tr", {}, h("td", { colspan: "10", class: "muted empty" }, "No model yet: pretrain, then train once some images are labeled.")));
+  }
+
+  /** @param {any} m */
+  async function activate(m) {
+    if (!confirm(`Make v${m.version} the active model? New proposals will come from it.`)) return;
+    try {
+      await postJson(`/models/${m.id}/activate`, { collection_id: id });
+      modelMessage.replaceChildren(notice(`v${m.version} is now active.`, "ok"));
+      await Promise.all([loadModels(), loadStats()]);
+    } catch (e) {
+      modelMessage.replaceChildren(notice(text(e)));
+    }
+  }
+
+  async function loadStats() {
+    /** @type {{data: any[]}} */
+    const stats = await getJson(`/collections/${id}/stats`);
+    const dice = stats.data.filter((r) => r.val_dice != null).map((r) => /** @type {[number, number]} */ ([r.labeled_images, r.val_dice]));
+    const corrected = stats.data.filter((r) => r.mean_corrected_fraction != null).map((r) => /** @type {[number, number]} */ ([r.labeled_images, r.mean_corrected_fraction]));
+    chartBox.replaceChildren(stats.data.length
+      ? lineChart([
+        { name: "validation Dice", color: "#4ea1ff", points: dice },
+        { name: "corrected-pixel fraction", color: "#ff9f43", points: corrected, dashed: true },
+      ], { xLabel: "labeled images", yLabel: "fraction" })
+      : h("p", { class: "muted empty" }, "The curve appears once a model version exists."));
+  }
+
+  // ---- settings
+  const minImages = /** @type {HTMLInputElement} */ (h("input", { type: "number", min: "0", class: "num", "data-testid": "setting-auto-pretrain" }));
+  const every = /** @type {HTMLInputElement} */ (h("input", { type: "number", min: "0", class: "num", "data-testid": "setting-retrain-every" }));
+  const settingsMessage = h("div");
+  const settingsForm = h("form", {
+    class: "form",
+    onsubmit: async (/** @type {Event} */ e) => {
+      e.preventDefault();
+      try {
+        const saved = await getJson(`/collections/${id}/settings`, { method: "PATCH", json: { auto_pretrain_min_images: Number(minImages.value), retrain_every: Number(every.value) } });
+        minImages.value = String(saved.auto_pretrain_min_images);
+        every.value = String(saved.retrain_every);
+        settingsMessage.replaceChildren(notice("Settings saved.", "ok"));
+      } catch (err) {
+        settingsMessage.replaceChildren(notice(text(err)));
+      }
+    },
+  },
+  h("label", { class: "row" }, h("span", { class: "lbl wide" }, "pretrain automatically at"), minImages, h("span", { class: "muted" }, "images (0 = off)")),
+  h("label", { class: "row" }, h("span", { class: "lbl wide" }, "retrain after every"), every, h("span", { class: "muted" }, "new or changed annotations (0 = off)")),
+  settingsMessage,
+  h("div", { class: "row buttons" }, h("button", { type: "submit", class: "primary", "data-testid": "save-settings" }, "Save settings")));
+
+  async function loadSettings() {
+    const s = await getJson(`/collections/${id}/settings`);
+    minImages.value = String(s.auto_pretrain_min_images);
+    every.value = String(s.retrain_every);
+  }
+
+  root.replaceChildren(h("div", { class: "page admin-page" },
+    h("div", { class: "page-head" },
+      h("h1", {}, h("a", { href: "#/collections", class: "crumb" }, "Collections"), h("span", { class: "sep" }, " › "),
+        h("a", { href: `#/collections/${id}`, class: "crumb" }, collection.name), h("span", { class: "sep" }, " › "), "Training & models"),
+      h("span", { class: "muted" }, `${collection.image_count} images · ${collection.labeled_count} labeled`)),
+    missing,
+    h("section", { class: "panel" },
+      h("div", { class: "panel-head" }, h("h2", {}, "Jobs"), h("span", { class: "spacer" }),
+        h("label", { class: "inline" }, "steps ", steps), h("label", { class: "inline" }, "minutes ", minutes),
+        h("label", { class: "inline" }, "pretext ", method),
+        h("button", { type: "button", "data-testid": "start-pretrain", title: "Self-supervised pretraining of the encoder on all images", onclick: () => start("pretrain") }, "Pretrain"),
+        h("label", { class: "inline" }, "init ", init),
+        h("button", { type: "button", class: "primary", "data-testid": "start-train", title: "Train a new version on the labeled images", onclick: () => start("train") }, "Retrain")),
+      jobMessage,
+      h("table", { class: "grid-table jobs", "data-testid": "jobs-table" },
+        h("thead", {}, h("tr", {}, ["#", "kind", "status", "progress", "ETA", "metrics", "started", "finished", ""].map((t) => h("th", {}, t)))),
+        jobsBody)),
+    h("div", { class: "two-col wide-left" },
+      h("section", { class: "panel" }, h("h2", {}, "Model versions"), modelMessage,
+        h("table", { class: "grid-table models", "data-testid": "models-table" },
+          h("thead", {}, h("tr", {}, ["version", "status", "init", "Dice", "IoU", "object F1", "train / val", "created", "reason", ""].map((t) => h("th", {}, t)))),
+          modelsBody)),
+      h("div", { class: "stack" },
+        h("section", { class: "panel" }, h("h2", {}, "Is the model good enough?"), chartBox,
+          h("p", { class: "muted small" }, "Validation Dice of each version and the mean fraction of proposal pixels the annotators corrected, against the number of labeled images.")),
+        h("section", { class: "panel" }, h("h2", {}, "Loop settings"), settingsForm)))));
+
+  const results = await Promise.allSettled([loadJobs(), loadModels(), loadStats(), loadSettings()]);
+  const failures = results.filter((r) => r.status === "rejected").map((r) => /** @type {PromiseRejectedResult} */ (r).reason);
+  if (failures.some((e) => e instanceof ApiError && e.routeMissing)) {
+    missing.replaceChildren(notice("This server does not offer the training endpoints yet; jobs, models and settings are unavailable.", "info"));
+  } else if (failures.length) {
+    missing.replaceChildren(notice(failures.map(text).join("; ")));
+  }
+  return {
+    destroy() {
+      destroyed = true;
+      for (const s of streams.values()) s.close();
+      for (const t of pollers.values()) clearInterval(t);
+    },
+  };
+}

@@ -1,0 +1,457 @@
+// @ts-check
+/** The annotate page: image, mask, tools, display controls, save and "Accept & next". */
+import { ApiError, getJson, request } from "../lib/api.js";
+import { h, notice } from "../lib/dom.js";
+import { nextImage, listModels } from "../lib/loop.js";
+import { decodePng, encodeLabelPng } from "../lib/png.js";
+import { decodeTiff } from "../lib/tiff.js";
+import { defaultSettings } from "../annotate/display.js";
+import { displayCanvas, displayPanel } from "../annotate/display-panel.js";
+import { Editor } from "../annotate/editor.js";
+import { LabelMask } from "../annotate/mask.js";
+import { Overlay, confidenceCanvas, makePalette } from "../annotate/overlay.js";
+import { Stage } from "../annotate/stage.js";
+import { shortcutsDialog } from "./shortcuts.js";
+
+/** @typedef {import("../app.js").App} App */
+/** @typedef {import("../lib/png.js").Raster} Raster */
+
+/**
+ * The original samples when the browser can read them (TIFF or PNG, 8/16-bit, float), else the
+ * server's 8-bit rendering.
+ * @param {any} image
+ * @returns {Promise<{raster: Raster, rgb: boolean, source: string}>}
+ */
+async function loadRaster(image) {
+  let why = "";
+  if (image.format === "tiff" || image.format === "png") {
+    try {
+      const buffer = await (await request(`/images/${image.id}/file`)).arrayBuffer();
+      const raster = image.format === "tiff" ? await decodeTiff(buffer, image.channels) : await decodePng(buffer);
+      if (raster.width === image.width && raster.height === image.height && raster.channels.length) {
+        const rgb = raster.channels.length === 3 && image.channels === 3 && !raster.float;
+        return { raster, rgb, source: `original ${image.dtype}` };
+      }
+      why = "unexpected layout";
+    } catch (e) {
+      why = e instanceof Error ? e.message : String(e);
+    }
+  }
+  const blob = await (await request(`/images/${image.id}/render`)).blob();
+  const bitmap = await createImageBitmap(blob);
+  const canvas = new OffscreenCanvas(bitmap.width, bitmap.height);
+  const ctx = /** @type {OffscreenCanvasRenderingContext2D} */ (canvas.getContext("2d"));
+  ctx.drawImage(bitmap, 0, 0);
+  const rgba = ctx.getImageData(0, 0, bitmap.width, bitmap.height).data;
+  const n = bitmap.width * bitmap.height;
+  const planes = (image.channels === 1 ? [0] : [0, 1, 2]).map((c) => {
+    const plane = new Uint8Array(n);
+    for (let i = 0; i < n; i++) plane[i] = rgba[i * 4 + c];
+    return plane;
+  });
+  const raster = { width: bitmap.width, height: bitmap.height, bitDepth: 8, float: false, channels: planes };
+  return { raster, rgb: planes.length === 3, source: `server rendering, 8-bit${why ? ` (${why})` : ""}` };
+}
+
+/** @param {Response} response @returns {Promise<Uint16Array>} */
+async function labelsOf(response) {
+  const raster = await decodePng(await response.arrayBuffer());
+  return Uint16Array.from(raster.channels[0]);
+}
+
+/**
+ * The mask to start from: the latest saved annotation, else the active model's proposal, else empty.
+ * @param {any} image
+ */
+async function loadInitialMask(image) {
+  try {
+    const response = await request(`/images/${image.id}/annotation`);
+    const labels = await labelsOf(response);
+    const version = Number(response.headers.get("X-Annotation-Version")) || null;
+    /** @type {Record<string, number> | null} */
+    let objectClasses = null;
+    try {
+      const versions = await getJson(`/images/${image.id}/annotation/versions`);
+      const last = versions.data[versions.data.length - 1];
+      objectClasses = last?.object_classes ?? null;
+    } catch { /* classes default to 1 */ }
+    return { labels, source: "annotation", version, modelId: null, objectClasses };
+  } catch (e) {
+    if (!(e instanceof ApiError) || e.status !== 404) throw e;
+  }
+  const proposal = await loadProposal(image);
+  if (proposal) return { ...proposal, source: "proposal", version: null, objectClasses: null };
+  return { labels: null, source: "empty", version: null, modelId: null, objectClasses: null };
+}
+
+/** @param {any} image @returns {Promise<{labels: Uint16Array, modelId: number | null} | null>} */
+async function loadProposal(image) {
+  try {
+    const response = await request(`/images/${image.id}/prediction?format=png`);
+    const modelId = Number(response.headers.get("X-Model-Id")) || null;
+    return { labels: await labelsOf(response), modelId };
+  } catch (e) {
+    if (e instanceof ApiError && (e.status === 404 || e.status === 405 || e.status === 409)) return null;
+    throw e;
+  }
+}
+
+/**
+ * @param {HTMLElement} root @param {App} app @param {number} imageId
+ */
+export async function annotateView(root, app, imageId) {
+  root.replaceChildren(h("div", { class: "page-loading" }, "Loading image…"));
+  const image = await getJson(`/images/${imageId}`);
+  const [collection, loaded, initial] = await Promise.all([
+    getJson(`/collections/${image.collection_id}`),
+    loadRaster(image),
+    loadInitialMask(image),
+  ]);
+  const models = await listModels(collection.id).catch(() => null);
+  const readOnly = app.user?.role === "viewer";
+  const kind = collection.kind;
+  const classes = collection.classes;
+  const { width, height } = image;
+  const { raster } = loaded;
+
+  const mask = new LabelMask(width, height, initial.labels ?? undefined);
+  const overlay = new Overlay(width, height, mask.data, makePalette(kind, classes));
+  const display = displayCanvas(raster);
+  const settings = defaultSettings(raster, loaded.rgb);
+  display.render(settings);
+
+  const stageHost = h("div", { class: "stage-host" });
+  const page = h("div", { class: "annotate" });
+  root.replaceChildren(page);
+  const stage = new Stage(stageHost, width, height);
+  const maskLayer = { source: overlay.canvas, alpha: 0.5, visible: true };
+  /** @type {{source: CanvasImageSource, alpha: number, visible: boolean}} */
+  const confLayer = { source: document.createElement("canvas"), alpha: 0.7, visible: false };
+  stage.layers = [{ source: display.canvas, alpha: 1, visible: true }, maskLayer, confLayer];
+  overlay.repaintAll();
+  const editor = new Editor({ stage, mask, overlay, kind, readOnly });
+  /** @type {any} */ (window).maskloopEditor = editor; // for benchmarks and debugging
+  if (initial.objectClasses) for (const [id, c] of Object.entries(initial.objectClasses)) editor.objectClasses.set(Number(id), c);
+
+  let proposalModelId = initial.modelId;
+  /** @type {any} */
+  let savedHead = mask.head;
+  let saving = false;
+  let activeMs = 0;
+  let activeSince = performance.now();
+  const elapsed = () => (activeMs + (document.hidden ? 0 : performance.now() - activeSince)) / 1000;
+  const onVisibility = () => {
+    if (document.hidden) activeMs += performance.now() - activeSince;
+    else activeSince = performance.now();
+  };
+  document.addEventListener("visibilitychange", onVisibility);
+  const isDirty = () => mask.head !== savedHead;
+
+  // ---- top bar
+  const versionOf = (/** @type {number | null} */ id) => {
+    const m = models?.find((x) => x.id === id);
+    return m ? `v${m.version}` : id ? `#${id}` : "";
+  };
+  const modelText = () => {
+    if (initial.source === "proposal" && proposalModelId) return `proposal from model ${versionOf(proposalModelId)}`;
+    const active = models?.find((m) => m.status === "active");
+    if (initial.source === "annotation") return `saved annotation v${initial.version ?? "?"}${active ? ` · active model v${active.version}` : ""}`;
+    return active ? `active model v${active.version} (no proposal)` : "no model yet";
+  };
+  const modelBadge = h("span", { class: "badge model", "data-testid": "model-version", title: "Where the mask shown started from" }, modelText());
+  const dirtyBadge = h("span", { class: "dirty", "data-testid": "dirty" });
+  const message = h("span", { class: "message", "data-testid": "status-message", role: "status" });
+  const say = (/** @type {string} */ text, kind2 = "info") => { message.textContent = text; message.className = `message ${kind2}`; };
+  editor.onMessage = (t) => say(t);
+
+  const saveButton = h("button", { type: "button", "data-testid": "save", title: "Save (Ctrl+S)", onclick: () => save() }, "Save");
+  const nextButton = h("button", { type: "button", class: "primary", "data-testid": "save-next", title: "Save and open the next image (Enter)", onclick: () => acceptAndNext() }, "Accept & next ⏎");
+  const top = h("div", { class: "annotate-top" },
+    h("a", { href: `#/collections/${collection.id}`, class: "crumb" }, collection.name),
+    h("span", { class: "sep" }, "›"),
+    h("span", { class: "filename", title: image.filename }, image.filename),
+    h("span", { class: `badge status-${image.status}` }, image.status),
+    modelBadge, dirtyBadge,
+    h("span", { class: "spacer" }),
+    message,
+    readOnly ? h("span", { class: "badge" }, "read-only") : [saveButton, nextButton]);
+
+  // ---- tools
+  /** @type {Record<string, HTMLElement>} */
+  const toolButtons = {};
+  const toolButton = (/** @type {import("../annotate/editor.js").Tool} */ tool, label, key, title) => {
+    const b = h("button", { type: "button", class: "tool", "data-testid": `tool-${tool}`, title: `${title} (${key})`, onclick: () => editor.setTool(tool) },
+      h("span", { class: "tool-label" }, label), h("kbd", {}, key));
+    toolButtons[tool] = b;
+    return b;
+  };
+  const sizeInput = /** @type {HTMLInputElement} */ (h("input", { type: "number", min: "1", max: "256", value: String(editor.brushSize), "data-testid": "brush-size", title: "Brush size in image pixels ([ and ])" }));
+  sizeInput.addEventListener("input", () => { const v = Number(sizeInput.value); if (v >= 1) editor.setBrushSize(v); });
+  const undoButton = h("button", { type: "button", "data-testid": "undo", title: "Undo (Ctrl+Z)", onclick: () => editor.undo() }, "↶ Undo");
+  const redoButton = h("button", { type: "button", "data-testid": "redo", title: "Redo (Ctrl+Shift+Z)", onclick: () => editor.redo() }, "↷ Redo");
+  const zoomIn = () => stage.zoomAt(1.25, (stage.cssWidth ?? 0) / 2, (stage.cssHeight ?? 0) / 2);
+  const zoomOut = () => stage.zoomAt(0.8, (stage.cssWidth ?? 0) / 2, (stage.cssHeight ?? 0) / 2);
+  const zoomLabel = h("span", { class: "zoom-label", "data-testid": "zoom-label" });
+  const toolbar = h("div", { class: "toolbar" },
+    readOnly ? null : [
+      h("div", { class: "group-title" }, "Tools"),
+      toolButton("brush", "Brush", "B", "Paint the current class / object"),
+      toolButton("eraser", "Eraser", "E", kind === "instance" ? "Erase the selected object; hold Shift to erase any object" : "Erase to background"),
+      toolButton("fill", "Fill", "F", kind === "instance" ? "Flood-fill a background region with the current object" : "Flood-fill a connected region with the current class"),
+      toolButton("polygon", "Polygon", "P", "Click vertices (Enter or double-click closes) or drag a lasso"),
+      kind === "instance" ? toolButton("select", "Select", "S", "Click an object to select it") : null,
+      h("label", { class: "size" }, h("span", {}, "Size"), sizeInput),
+      h("div", { class: "group-title" }, "History"), undoButton, redoButton,
+    ],
+    h("div", { class: "group-title" }, "View"),
+    h("div", { class: "zoom-row" },
+      h("button", { type: "button", title: "Zoom in (+)", "data-testid": "zoom-in", onclick: zoomIn }, "+"),
+      h("button", { type: "button", title: "Zoom out (-)", "data-testid": "zoom-out", onclick: zoomOut }, "−"),
+      h("button", { type: "button", title: "Fit (0)", "data-testid": "zoom-fit", onclick: () => stage.fit() }, "Fit")),
+    zoomLabel,
+    h("button", { type: "button", class: "help", title: "Keyboard shortcuts (?)", "data-testid": "show-shortcuts", onclick: () => toggleHelp() }, "? Keys"));
+
+  // ---- labels panel
+  const classSelect = /** @type {HTMLSelectElement} */ (h("select", { "data-testid": "class-select", title: "Class (number keys 1-9)" },
+    classes.map((c, i) => h("option", { value: String(i + 1) }, `${i + 1} · ${c.name}`))));
+  classSelect.addEventListener("change", () => setClass(Number(classSelect.value)));
+  const swatches = h("div", { class: "swatches" }, classes.map((c, i) => h("button", {
+    type: "button", class: "swatch", title: `${c.name} (${i + 1})`, style: { background: c.color },
+    onclick: () => setClass(i + 1),
+  }, String(i + 1))));
+  const objectInfo = h("div", { class: "object-info", "data-testid": "current-object" });
+  const labelsPanel = h("section", { class: "panel" },
+    h("h3", {}, kind === "instance" ? "Objects" : "Classes"),
+    readOnly ? null : h("div", { class: "row" }, h("span", { class: "lbl" }, kind === "instance" ? "class" : "paint"), classSelect),
+    readOnly ? null : swatches,
+    kind === "instance" && !readOnly ? [
+      objectInfo,
+      h("div", { class: "row buttons" },
+        h("button", { type: "button", "data-testid": "new-object", title: "New object (N)", onclick: () => editor.newObject() }, "New object"),
+        h("button", { type: "button", "data-testid": "delete-object", title: "Delete the selected object (Delete)", onclick: () => editor.deleteObject() }, "Delete object")),
+    ] : null,
+    readOnly ? h("ul", { class: "legend" }, classes.map((c) => h("li", {}, h("i", { style: { background: c.color } }), c.name))) : null);
+
+  // ---- overlay panel
+  const opacity = /** @type {HTMLInputElement} */ (h("input", { type: "range", min: "0", max: "1", step: "0.05", value: String(maskLayer.alpha), "data-testid": "opacity" }));
+  opacity.addEventListener("input", () => { maskLayer.alpha = Number(opacity.value); stage.invalidate(); });
+  const check = (/** @type {string} */ label, /** @type {string} */ testid, /** @type {boolean} */ on, /** @type {(v: boolean) => void} */ fn, /** @type {string} */ title) => {
+    const box = /** @type {HTMLInputElement} */ (h("input", { type: "checkbox", checked: on, "data-testid": testid }));
+    box.addEventListener("change", () => fn(box.checked));
+    return { box, el: h("label", { class: "row check", title }, box, label) };
+  };
+  const showMask = check("show mask", "show-mask", true, (v) => { maskLayer.visible = v; stage.invalidate(); }, "H");
+  const outline = check("outlines only", "outline", false, (v) => { overlay.outline = v; overlay.repaintAll(); stage.invalidate(); }, "O");
+  const confidence = check("confidence map", "confidence", false, (v) => setConfidence(v), "C: magenta where the model is unsure");
+  const proposalButton = h("button", { type: "button", "data-testid": "load-proposal", title: "Replace the mask by the model's proposal (undoable)", onclick: () => replaceByProposal() }, "Load proposal");
+  const overlayPanel = h("section", { class: "panel" }, h("h3", {}, "Overlay"),
+    h("label", { class: "row" }, h("span", { class: "lbl" }, "opacity"), opacity),
+    showMask.el, outline.el, confidence.el,
+    readOnly ? null : h("div", { class: "row buttons" }, proposalButton));
+
+  // ---- display panel and info
+  const displayEl = displayPanel(raster, settings, () => { display.render(settings); stage.invalidate(); });
+  const info = h("section", { class: "panel info" }, h("h3", {}, "Image"),
+    h("dl", {},
+      h("dt", {}, "size"), h("dd", {}, `${width} × ${height}`),
+      h("dt", {}, "type"), h("dd", {}, `${image.dtype}, ${image.channels} channel${image.channels > 1 ? "s" : ""}`),
+      h("dt", {}, "shown"), h("dd", { "data-testid": "display-source" }, loaded.source),
+      h("dt", {}, "mask"), h("dd", {}, kind)));
+  const side = h("aside", { class: "side" }, labelsPanel, overlayPanel,
+    h("section", { class: "panel" }, h("h3", {}, "Display"), displayEl), info);
+
+  const cursorText = h("span", { class: "cursor", "data-testid": "cursor" }, "");
+  const statusbar = h("div", { class: "statusbar" }, cursorText, h("span", { class: "spacer" }),
+    h("span", { class: "hint" }, readOnly ? "View only · wheel zooms, space+drag pans · ? for keys" : "Wheel zooms · space+drag or middle button pans · ? for keys"));
+  page.append(top, h("div", { class: "annotate-main" }, toolbar, stageHost, side), statusbar);
+  stage.resize();
+  stage.fit();
+
+  // ---- state sync
+  function sync() {
+    for (const [tool, b] of Object.entries(toolButtons)) b.setAttribute("aria-pressed", String(editor.tool === tool));
+    sizeInput.value = String(editor.brushSize);
+    undoButton.toggleAttribute("disabled", !mask.undoStack.length);
+    redoButton.toggleAttribute("disabled", !mask.redoStack.length);
+    classSelect.value = String(editor.currentClass);
+    swatches.querySelectorAll(".swatch").forEach((s, i) => s.classList.toggle("on", i + 1 === editor.currentClass));
+    objectInfo.textContent = editor.currentObject ? `current object: ${editor.currentObject}` : "no object selected — brush starts a new one";
+    dirtyBadge.textContent = isDirty() ? "● unsaved" : "";
+    zoomLabel.textContent = `${Math.round(stage.zoom * 1000) / 10}%`;
+    stage.canvas.dataset.tool = editor.tool;
+  }
+  editor.onChange = sync;
+  const origSetView = stage.setView.bind(stage);
+  stage.setView = (z, x, y) => { origSetView(z, x, y); zoomLabel.textContent = `${Math.round(stage.zoom * 1000) / 10}%`; };
+  editor.onCursor = (x, y) => {
+    if (x < 0 || y < 0 || x >= width || y >= height) { cursorText.textContent = ""; return; }
+    const i = y * width + x;
+    const values = raster.channels.map((p) => (raster.float ? p[i].toPrecision(4) : p[i])).join(", ");
+    cursorText.textContent = `x ${x}  y ${y}  ·  value ${values}  ·  label ${mask.data[i]}`;
+  };
+  sync();
+
+  /** @param {number} c */
+  function setClass(c) {
+    if (c < 1 || c > classes.length) return;
+    editor.currentClass = c;
+    if (kind === "instance" && editor.currentObject) editor.objectClasses.set(editor.currentObject, c);
+    sync();
+  }
+
+  let confLoaded = false;
+  /** @param {boolean} on */
+  async function setConfidence(on) {
+    confidence.box.checked = on;
+    if (on && !confLoaded) {
+      try {
+        const raster2 = await decodePng(await (await request(`/images/${image.id}/confidence`)).arrayBuffer());
+        confLayer.source = confidenceCanvas(raster2.channels[0], width, height);
+        confLoaded = true;
+      } catch (e) {
+        say(e instanceof ApiError && e.status === 404 ? "No confidence map: no model yet." : `Confidence map: ${e instanceof Error ? e.message : e}`, "error");
+        confidence.box.checked = false;
+        return;
+      }
+    }
+    confLayer.visible = on;
+    stage.invalidate();
+  }
+
+  async function replaceByProposal() {
+    say("Loading the proposal…");
+    try {
+      const proposal = await loadProposal(image);
+      if (!proposal) { say("No proposal: the collection has no model yet.", "error"); return; }
+      mask.begin();
+      mask.touch({ x0: 0, y0: 0, x1: width, y1: height });
+      mask.data.set(proposal.labels);
+      editor.finishEdit({ x0: 0, y0: 0, x1: width, y1: height }, "proposal");
+      proposalModelId = proposal.modelId;
+      initial.source = "proposal";
+      modelBadge.textContent = modelText();
+      say(`Proposal from model ${versionOf(proposalModelId)} loaded.`, "ok");
+    } catch (e) {
+      say(e instanceof Error ? e.message : String(e), "error");
+    }
+  }
+
+  /** @returns {Promise<boolean>} */
+  async function save() {
+    if (readOnly || saving) return false;
+    saving = true;
+    say("Saving…");
+    try {
+      const head = mask.head;
+      const blob = await encodeLabelPng(mask.data, width, height);
+      const form = new FormData();
+      form.append("mask", blob, "mask.png");
+      if (proposalModelId) form.append("proposal_model_id", String(proposalModelId));
+      form.append("seconds_spent", elapsed().toFixed(1));
+      if (kind === "instance" && classes.length > 1) {
+        /** @type {Record<string, number>} */
+        const objects = {};
+        for (const id of mask.labels()) {
+          const c = editor.objectClasses.get(id) ?? 1;
+          objects[String(id)] = c >= 1 && c <= classes.length ? c : 1;
+        }
+        form.append("object_classes", JSON.stringify(objects));
+      }
+      const result = await getJson(`/images/${image.id}/annotation`, { method: "PUT", body: form });
+      savedHead = head;
+      activeMs = 0;
+      activeSince = performance.now();
+      say(`Saved version ${result.version}.`, "ok");
+      sync();
+      return true;
+    } catch (e) {
+      say(`Not saved: ${e instanceof Error ? e.message : e}`, "error");
+      return false;
+    } finally {
+      saving = false;
+    }
+  }
+
+  async function acceptAndNext() {
+    if (!(await save())) return;
+    try {
+      const next = await nextImage(collection.id, sessionStorage.getItem(`strategy:${collection.id}`) || "", image.id);
+      if (next) app.navigate(`#/annotate/${next.id}`);
+      else { say("Saved. No image is left to annotate in this collection.", "ok"); }
+    } catch (e) {
+      say(`Saved, but the next image could not be found: ${e instanceof Error ? e.message : e}`, "error");
+    }
+  }
+
+  let help = /** @type {HTMLElement | null} */ (null);
+  function toggleHelp() {
+    if (help) { help.remove(); help = null; return; }
+    help = shortcutsDialog(kind, () => { help?.remove(); help = null; });
+    page.append(help);
+  }
+
+  /** @param {KeyboardEvent} e */
+  function onKey(e) {
+    const target = /** @type {HTMLElement} */ (e.target);
+    const typing = target && (target.tagName === "INPUT" && !["range", "checkbox", "color"].includes(/** @type {HTMLInputElement} */ (target).type) || target.tagName === "TEXTAREA" || target.tagName === "SELECT");
+    if (typing && e.key !== "Escape") return;
+    const ctrl = e.ctrlKey || e.metaKey;
+    const k = e.key;
+    let handled = true;
+    if (ctrl && (k === "z" || k === "Z")) { if (e.shiftKey) editor.redo(); else editor.undo(); }
+    else if (ctrl && (k === "y" || k === "Y")) editor.redo();
+    else if (ctrl && (k === "s" || k === "S")) save();
+    else if (ctrl) handled = false;
+    else if (k === "?") toggleHelp();
+    else if (k === "Escape") { if (help) toggleHelp(); else editor.cancelPolygon(); }
+    else if (k === " ") { editor.spaceDown = true; stage.canvas.style.cursor = "grab"; }
+    else if (k === "Enter") { if (editor.polygonActive) editor.closePolygon(); else if (!readOnly) acceptAndNext(); }
+    else if (k === "+" || k === "=") zoomIn();
+    else if (k === "-" || k === "_") zoomOut();
+    else if (k === "0") stage.fit();
+    else if (k === "h" || k === "H") { showMask.box.checked = !showMask.box.checked; maskLayer.visible = showMask.box.checked; stage.invalidate(); }
+    else if (k === "o" || k === "O") { outline.box.click(); }
+    else if (k === "c" || k === "C") setConfidence(!confidence.box.checked);
+    else if (k === "a" || k === "A") /** @type {any} */ (displayEl).autoContrast();
+    else if (readOnly) handled = false;
+    else if (k === "b" || k === "B") editor.setTool("brush");
+    else if (k === "e" || k === "E") editor.setTool("eraser");
+    else if (k === "f" || k === "F") editor.setTool("fill");
+    else if (k === "p" || k === "P") editor.setTool("polygon");
+    else if ((k === "s" || k === "S") && kind === "instance") editor.setTool("select");
+    else if ((k === "n" || k === "N") && kind === "instance") editor.newObject();
+    else if ((k === "Delete") && kind === "instance") editor.deleteObject();
+    else if (k === "Backspace" && editor.polygonActive) { editor.polygon.pop(); stage.redrawCursor(); }
+    else if (k === "[") editor.setBrushSize(editor.brushSize > 10 ? editor.brushSize * 0.85 : editor.brushSize - 1);
+    else if (k === "]") editor.setBrushSize(editor.brushSize >= 10 ? editor.brushSize * 1.18 : editor.brushSize + 1);
+    else if (/^[1-9]$/.test(k)) setClass(Number(k));
+    else handled = false;
+    if (handled) e.preventDefault();
+  }
+  /** @param {KeyboardEvent} e */
+  function onKeyUp(e) {
+    if (e.key === " ") { editor.spaceDown = false; editor.setTool(editor.tool); }
+  }
+  /** @param {BeforeUnloadEvent} e */
+  function onBeforeUnload(e) {
+    if (isDirty()) { e.preventDefault(); e.returnValue = ""; }
+  }
+  window.addEventListener("keydown", onKey);
+  window.addEventListener("keyup", onKeyUp);
+  window.addEventListener("beforeunload", onBeforeUnload);
+  if (initial.source === "proposal") say(`Proposal from model ${versionOf(proposalModelId)} loaded — correct it and press Enter.`);
+  if (!classes.length && !readOnly && kind === "semantic") page.prepend(notice("This collection has no classes; an admin must add them before painting.", "error"));
+  stage.canvas.focus({ preventScroll: true });
+
+  return {
+    isDirty,
+    destroy() {
+      window.removeEventListener("keydown", onKey);
+      window.removeEventListener("keyup", onKeyUp);
+      window.removeEventListener("beforeunload", onBeforeUnload);
+      document.removeEventListener("visibilitychange", onVisibility);
+      stage.destroy();
+      if (/** @type {any} */ (window).maskloopEditor === editor) delete (/** @type {any} */ (window).maskloopEditor);
+    },
+  };
+}

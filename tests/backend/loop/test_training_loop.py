@@ -1,0 +1,188 @@
+"""The loop end to end with a real worker process: train, promote, propose, correct, roll back."""
+
+import io
+import json
+import time
+from collections.abc import Callable
+
+import httpx
+import numpy as np
+import pytest
+
+from tests.backend.api.helpers import make_collection, put_mask
+from tests.backend.factories import decode_png
+from tests.backend.loop.conftest import WorkerProcess, wait_idle, wait_job
+from tests.backend.loop.data import label_of, upload_discs
+
+pytestmark = pytest.mark.slow
+FAST = {"steps": 12}
+
+
+def _labeled_collection(admin: httpx.Client, n_images: int = 6, n_labeled: int = 4) -> tuple[dict, list[dict]]:
+    collection = make_collection(admin, "discs")
+    admin.patch(f"/api/v1/collections/{collection['id']}/settings", json={"retrain_every": 0, "auto_pretrain_min_images": 0})
+    images = upload_discs(admin, collection["id"], range(n_images))
+    for image in images[:n_labeled]:
+        assert put_mask(admin, image["id"], label_of(image)).status_code == 200
+    return collection, images
+
+
+def test_train_job_creates_active_version_and_proposals(
+    admin: httpx.Client, start_worker: Callable[..., WorkerProcess]
+) -> None:
+    collection, images = _labeled_collection(admin)
+    start_worker()
+    r = admin.post(f"/api/v1/collections/{collection['id']}/jobs", json={"kind": "train", "params": FAST})
+    assert r.status_code == 201, r.text
+    job = wait_job(admin, r.json()["id"])
+    assert job["status"] == "succeeded", job
+    assert job["progress"] == 1.0 and job["metrics"]["loss"]
+    models = admin.get(f"/api/v1/collections/{collection['id']}/models").json()["data"]
+    assert [m["status"] for m in models] == ["active"]
+    model = models[0]
+    assert model["init"] == "scratch" and model["train_images"] + model["val_images"] == 4
+    assert model["val_images"] >= 1 and set(model["metrics"]) >= {"dice", "iou", "object_f1"}
+    # The promotion enqueues a predict job that fills the proposal cache.
+    jobs = wait_idle(admin, collection["id"])
+    assert any(j["kind"] == "predict" and j["status"] == "succeeded" for j in jobs)
+    unlabeled = images[-1]
+    assert admin.get(f"/api/v1/images/{unlabeled['id']}").json()["status"] == "proposed"
+    prediction = admin.get(f"/api/v1/images/{unlabeled['id']}/prediction")
+    assert prediction.status_code == 200 and prediction.headers["x-model-id"] == str(model["id"])
+    labels = decode_png(prediction.content)
+    assert labels.shape == (64, 64)
+    confidence = decode_png(admin.get(f"/api/v1/images/{unlabeled['id']}/confidence").content)
+    assert confidence.dtype == np.uint8 and confidence.shape == (64, 64)
+    as_json = admin.get(f"/api/v1/images/{unlabeled['id']}/prediction", params={"format": "json"}).json()
+    assert as_json["model_id"] == model["id"] and as_json["width"] == 64
+    assert all({"id", "class", "area", "bbox", "mean_confidence"} <= set(o) for o in as_json["objects"])
+
+
+def test_second_training_is_compared_on_same_validation_images(
+    admin: httpx.Client, start_worker: Callable[..., WorkerProcess]
+) -> None:
+    collection, images = _labeled_collection(admin)
+    start_worker()
+    first = wait_job(admin, admin.post(f"/api/v1/collections/{collection['id']}/jobs", json={"kind": "train", "params": FAST}).json()["id"])
+    assert first["status"] == "succeeded"
+    wait_idle(admin, collection["id"])
+    second = admin.post(
+        f"/api/v1/collections/{collection['id']}/jobs",
+        json={"kind": "train", "params": {"steps": 2, "init": "scratch"}},
+    ).json()
+    assert wait_job(admin, second["id"])["status"] == "succeeded"
+    wait_idle(admin, collection["id"])
+    models = admin.get(f"/api/v1/collections/{collection['id']}/models").json()["data"]
+    newest, oldest = models[0], models[-1]
+    assert newest["version"] == 2
+    assert newest["val_annotation_ids"] == oldest["val_annotation_ids"]
+    assert newest["baseline_metrics"] is not None
+    statuses = {m["status"] for m in models}
+    assert statuses in ({"active", "rejected"}, {"active", "archived"})
+    assert newest["reason"]
+    if newest["status"] == "rejected":
+        assert models[-1]["status"] == "active" and "<" in newest["reason"]
+
+
+def test_rollback_activates_an_older_version_and_checkpoint_downloads(
+    admin: httpx.Client, start_worker: Callable[..., WorkerProcess]
+) -> None:
+    collection, _ = _labeled_collection(admin)
+    start_worker()
+    for _ in range(2):
+        job = admin.post(f"/api/v1/collections/{collection['id']}/jobs", json={"kind": "train", "params": {"steps": 4, "init": "scratch"}}).json()
+        wait_job(admin, job["id"])
+        wait_idle(admin, collection["id"])
+    models = admin.get(f"/api/v1/collections/{collection['id']}/models").json()["data"]
+    inactive = next(m for m in models if m["status"] != "active")
+    r = admin.post(f"/api/v1/models/{inactive['id']}/activate")
+    assert r.status_code == 200 and r.json()["status"] == "active"
+    statuses = [m["status"] for m in admin.get(f"/api/v1/collections/{collection['id']}/models").json()["data"]]
+    assert statuses.count("active") == 1
+    checkpoint = admin.get(f"/api/v1/models/{inactive['id']}/checkpoint")
+    assert checkpoint.status_code == 200
+    from models import Checkpoint
+
+    path = io.BytesIO(checkpoint.content)
+    import tempfile
+
+    with tempfile.NamedTemporaryFile(suffix=".pt") as handle:
+        handle.write(path.getvalue())
+        handle.flush()
+        loaded = Checkpoint.load(handle.name)
+    assert loaded.config["kind"] == "instance"
+
+
+def test_corrections_are_recorded_and_stats_report_them(
+    admin: httpx.Client, start_worker: Callable[..., WorkerProcess]
+) -> None:
+    collection, images = _labeled_collection(admin)
+    start_worker()
+    wait_job(admin, admin.post(f"/api/v1/collections/{collection['id']}/jobs", json={"kind": "train", "params": FAST}).json()["id"])
+    wait_idle(admin, collection["id"])
+    target = images[-1]
+    model_id = admin.get(f"/api/v1/images/{target['id']}/prediction").headers["x-model-id"]
+    r = put_mask(admin, target["id"], label_of(target), proposal_model_id=model_id, seconds_spent="30")
+    assert r.status_code == 200 and r.json()["source"] == "corrected_proposal"
+    stats = admin.get(f"/api/v1/collections/{collection['id']}/stats").json()
+    row = next(s for s in stats["data"] if s["model_id"] == int(model_id))
+    assert row["corrections"] == 1
+    assert 0 <= row["mean_corrected_fraction"] <= 1
+    assert row["objects_proposed"] >= 0 and row["mean_seconds_spent"] == 30
+    assert row["val_dice"] is not None and row["labeled_images"] == 4
+    assert stats["labeled_images"] == 5
+
+
+def test_uncertainty_strategy_serves_least_certain_unlabeled_image(
+    admin: httpx.Client, start_worker: Callable[..., WorkerProcess], user_client  # type: ignore[no-untyped-def]
+) -> None:
+    collection, images = _labeled_collection(admin, n_images=7, n_labeled=4)
+    start_worker()
+    wait_job(admin, admin.post(f"/api/v1/collections/{collection['id']}/jobs", json={"kind": "train", "params": FAST}).json()["id"])
+    wait_idle(admin, collection["id"])
+    annotator = user_client("annotator")
+    served = annotator.get(f"/api/v1/collections/{collection['id']}/next").json()
+    assert served["strategy"] == "uncertainty" and served["uncertainty"] is not None
+    unlabeled = [i["id"] for i in images[4:]]
+    assert served["id"] in unlabeled
+    scores = {
+        i: admin.get(f"/api/v1/images/{i}/prediction", params={"format": "json"}).json()["uncertainty"]
+        for i in unlabeled
+    }
+    assert scores[served["id"]] == pytest.approx(max(scores.values()))
+    diverse = user_client("annotator").get(f"/api/v1/collections/{collection['id']}/next", params={"strategy": "diverse"})
+    assert diverse.status_code == 200 and diverse.json()["id"] != served["id"]
+
+
+def test_events_stream_progress_then_end(admin: httpx.Client, start_worker: Callable[..., WorkerProcess]) -> None:
+    collection, _ = _labeled_collection(admin)
+    job = admin.post(f"/api/v1/collections/{collection['id']}/jobs", json={"kind": "train", "params": FAST}).json()
+    start_worker()
+    events: list[tuple[str, dict]] = []
+    with admin.stream("GET", f"/api/v1/jobs/{job['id']}/events", timeout=240) as response:
+        assert response.headers["content-type"].startswith("text/event-stream")
+        name = ""
+        for line in response.iter_lines():
+            if line.startswith("event: "):
+                name = line[7:]
+            elif line.startswith("data: "):
+                events.append((name, json.loads(line[6:])))
+                if name == "end":
+                    break
+    kinds = [n for n, _ in events]
+    assert kinds[0] == "progress" and kinds[-1] == "end"
+    assert events[-1][1]["status"] == "succeeded"
+    fractions = [d["progress"] for n, d in events if n == "progress"]
+    assert fractions == sorted(fractions)
+
+
+def test_cancel_running_training_registers_nothing(admin: httpx.Client, start_worker: Callable[..., WorkerProcess]) -> None:
+    collection, _ = _labeled_collection(admin)
+    start_worker()
+    job = admin.post(f"/api/v1/collections/{collection['id']}/jobs", json={"kind": "train", "params": {"minutes": 5}}).json()
+    wait_job(admin, job["id"], until=("running",))
+    time.sleep(1.0)
+    assert admin.post(f"/api/v1/jobs/{job['id']}/cancel").status_code == 200
+    ended = wait_job(admin, job["id"], timeout=60)
+    assert ended["status"] == "cancelled"
+    assert admin.get(f"/api/v1/collections/{collection['id']}/models").json()["count"] == 0

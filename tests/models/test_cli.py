@@ -1,0 +1,225 @@
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from typer.testing import CliRunner
+
+from models.cli import app
+from models.io import read_label, write_label
+
+runner = CliRunner()
+FAST_PRETRAIN = ["--steps", "2", "--batch-size", "1", "--crop-size", "32", "--device", "cpu"]
+FAST_TRAIN = [
+    "--epochs",
+    "1",
+    "--steps-per-epoch",
+    "2",
+    "--batch-size",
+    "1",
+    "--crop-size",
+    "32",
+    "--device",
+    "cpu",
+]
+
+
+@pytest.fixture
+def folders(tmp_path: Path, nuclei_factory: Callable) -> tuple[Path, Path]:
+    images, masks = tmp_path / "images", tmp_path / "masks"
+    images.mkdir()
+    masks.mkdir()
+    for seed in range(3):
+        image, labels = nuclei_factory(seed)
+        Image.fromarray(image).save(images / f"cell{seed}.png")
+        write_label(masks / f"cell{seed}.png", labels)
+    return images, masks
+
+
+def test_cli_runs_pretrain_train_predict_end_to_end(
+    tmp_path: Path, folders: tuple[Path, Path]
+) -> None:
+    images, masks = folders
+    enc, model, out = tmp_path / "enc.pt", tmp_path / "model.pt", tmp_path / "out"
+    result = runner.invoke(
+        app,
+        [
+            "pretrain",
+            "--images",
+            str(images),
+            "--out",
+            str(enc),
+            "--method",
+            "denoise",
+            *FAST_PRETRAIN,
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    result = runner.invoke(
+        app,
+        [
+            "train",
+            "--images",
+            str(images),
+            "--masks",
+            str(masks),
+            "--kind",
+            "instance",
+            "--init",
+            str(enc),
+            "--out",
+            str(model),
+            *FAST_TRAIN,
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    result = runner.invoke(
+        app,
+        [
+            "predict",
+            "--model",
+            str(model),
+            "--images",
+            str(images),
+            "--out",
+            str(out),
+            "--device",
+            "cpu",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in out.iterdir()) == ["cell0.png", "cell1.png", "cell2.png"]
+    assert read_label(out / "cell0.png").shape == (64, 64)
+
+
+def test_cli_fails_on_missing_image_directory(tmp_path: Path) -> None:
+    result = runner.invoke(
+        app,
+        [
+            "pretrain",
+            "--images",
+            str(tmp_path / "nope"),
+            "--out",
+            str(tmp_path / "e.pt"),
+            *FAST_PRETRAIN,
+        ],
+    )
+    assert result.exit_code != 0 and "not a directory" in result.output
+
+
+def test_cli_fails_on_unknown_method(tmp_path: Path, folders: tuple[Path, Path]) -> None:
+    result = runner.invoke(
+        app,
+        [
+            "pretrain",
+            "--images",
+            str(folders[0]),
+            "--out",
+            str(tmp_path / "e.pt"),
+            "--method",
+            "jigsaw",
+        ],
+    )
+    assert result.exit_code != 0 and "unknown method 'jigsaw'" in result.output
+
+
+def test_cli_fails_when_masks_do_not_match_images(
+    tmp_path: Path, folders: tuple[Path, Path]
+) -> None:
+    images, masks = folders
+    (masks / "cell1.png").rename(masks / "other.png")
+    result = runner.invoke(
+        app,
+        [
+            "train",
+            "--images",
+            str(images),
+            "--masks",
+            str(masks),
+            "--kind",
+            "instance",
+            "--out",
+            str(tmp_path / "m.pt"),
+            *FAST_TRAIN,
+        ],
+    )
+    assert result.exit_code != 0 and "no mask with the stem" in result.output
+    assert "cell1" in result.output
+
+
+def test_cli_fails_on_mask_of_wrong_size(tmp_path: Path, folders: tuple[Path, Path]) -> None:
+    images, masks = folders
+    write_label(masks / "cell2.png", np.zeros((30, 64), np.uint8))
+    result = runner.invoke(
+        app,
+        [
+            "train",
+            "--images",
+            str(images),
+            "--masks",
+            str(masks),
+            "--kind",
+            "instance",
+            "--out",
+            str(tmp_path / "m.pt"),
+            *FAST_TRAIN,
+        ],
+    )
+    assert result.exit_code != 0 and "mask cell2 is 64x30, its image 64x64" in result.output
+
+
+def test_cli_fails_on_unknown_kind(tmp_path: Path, folders: tuple[Path, Path]) -> None:
+    images, masks = folders
+    result = runner.invoke(
+        app,
+        [
+            "train",
+            "--images",
+            str(images),
+            "--masks",
+            str(masks),
+            "--kind",
+            "panoptic",
+            "--out",
+            str(tmp_path / "m.pt"),
+        ],
+    )
+    assert result.exit_code != 0 and "unknown kind 'panoptic'" in result.output
+
+
+def test_cli_predict_refuses_pretraining_checkpoint(
+    tmp_path: Path, folders: tuple[Path, Path]
+) -> None:
+    enc = tmp_path / "enc.pt"
+    runner.invoke(app, ["pretrain", "--images", str(folders[0]), "--out", str(enc), *FAST_PRETRAIN])
+    result = runner.invoke(
+        app,
+        [
+            "predict",
+            "--model",
+            str(enc),
+            "--images",
+            str(folders[0]),
+            "--out",
+            str(tmp_path / "out"),
+        ],
+    )
+    assert result.exit_code != 0 and "pretraining checkpoint" in result.output
+
+
+def test_module_entry_point_shows_commands() -> None:
+    import subprocess
+    import sys
+
+    result = subprocess.run(
+        [sys.executable, "-m", "models", "--help"],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=Path(__file__).parents[2],
+    )
+    assert result.returncode == 0
+    assert all(name in result.stdout for name in ("pretrain", "train", "predict"))

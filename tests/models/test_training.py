@@ -1,0 +1,127 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from models import PretrainConfig, Progress, TrainConfig, pretrain, train
+
+Pairs = tuple[list[np.ndarray], list[np.ndarray]]
+
+
+def _config(**overrides: object) -> TrainConfig:
+    values: dict = {
+        "kind": "instance",
+        "steps": 2,
+        "batch_size": 1,
+        "crop_size": 32,
+        "device": "cpu",
+    }
+    return TrainConfig(**{**values, **overrides})  # type: ignore[arg-type]
+
+
+def _pretrain_config(**overrides: object) -> PretrainConfig:
+    values: dict = {"steps": 2, "batch_size": 1, "crop_size": 32, "device": "cpu"}
+    return PretrainConfig(**{**values, **overrides})  # type: ignore[arg-type]
+
+
+def test_train_reports_progress_and_validation(nuclei: Pairs) -> None:
+    events: list[Progress] = []
+    checkpoint = train(
+        *nuclei, _config(steps=4, steps_per_epoch=2, log_every=1), on_progress=events.append
+    )
+    phases = [e.phase for e in events]
+    assert phases.count("train") == 4 and phases.count("validate") == 2
+    assert events[-1].fraction == 1.0 and "val_dice" in events[-1].metrics
+    assert checkpoint.config["validation"] == "holdout" and checkpoint.config["num_val_images"] == 1
+
+
+def test_train_stops_when_cancelled(nuclei: Pairs) -> None:
+    checkpoint = train(*nuclei, _config(steps=1000), should_stop=lambda: True)
+    assert checkpoint.config["cancelled"] and checkpoint.config["steps"] == 0
+
+
+def test_train_semantic_uses_given_validation_set(nuclei: Pairs) -> None:
+    images, masks = nuclei
+    semantic = [(m > 0).astype(np.uint8) for m in masks]
+    checkpoint = train(
+        images[:1],
+        semantic[:1],
+        _config(kind="semantic"),
+        val_images=images[1:],
+        val_masks=semantic[1:],
+    )
+    assert checkpoint.config["validation"] == "given" and checkpoint.config["out_channels"] == 2
+
+
+def test_train_rejects_mask_of_wrong_size(nuclei: Pairs) -> None:
+    images, masks = nuclei
+    with pytest.raises(ValueError, match=r"training mask 1 has size \(60, 64\)"):
+        train(images, [masks[0], masks[1][:60], masks[2]], _config())
+
+
+def test_train_rejects_non_integer_mask(nuclei: Pairs) -> None:
+    images, masks = nuclei
+    with pytest.raises(ValueError, match="must hold integers, got dtype float32"):
+        train(images, [m.astype(np.float32) for m in masks], _config())
+
+
+def test_train_rejects_class_beyond_num_classes(nuclei: Pairs) -> None:
+    images, masks = nuclei
+    with pytest.raises(ValueError, match="has class 4 but num_classes=2"):
+        train(images, masks, _config(kind="semantic"))
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"steps": -1}, "steps must be > 0, got -1"),
+        ({"kind": "panoptic"}, "unknown kind 'panoptic'"),
+        ({"crop_size": 30}, "crop_size must be a multiple of 16"),
+        ({"lr": 0}, "lr must be > 0"),
+    ],
+)
+def test_train_config_rejects_bad_hyperparameters(overrides: dict, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        _config(**overrides)
+
+
+def test_pretrain_config_rejects_unknown_method() -> None:
+    with pytest.raises(ValueError, match="unknown pretext method 'jigsaw'"):
+        _pretrain_config(method="jigsaw")
+
+
+def test_pretrain_resumes_step_count_and_weights(nuclei: Pairs) -> None:
+    first = pretrain(nuclei[0], _pretrain_config(steps=2))
+    resumed = pretrain(nuclei[0], _pretrain_config(steps=3), resume=first)
+    assert first.config["steps"] == 2 and resumed.config["steps"] == 3
+    assert not torch.equal(
+        first.state_dict["net.head.weight"], resumed.state_dict["net.head.weight"]
+    )
+
+
+def test_train_from_ssl_checkpoint_starts_from_its_encoder_and_decoder(nuclei: Pairs) -> None:
+    encoder = pretrain(nuclei[0], _pretrain_config(method="denoise"))
+    cancelled = train(*nuclei, _config(), init=encoder, should_stop=lambda: True)
+    for part in ("encoder.stages.0.0.weight", "decoder.blocks.0.conv.0.weight"):
+        torch.testing.assert_close(cancelled.state_dict[part], encoder.state_dict[f"net.{part}"])
+    assert cancelled.config["init"]["type"] == "ssl" and cancelled.config["pretext"] == "denoise"
+
+
+def test_train_from_rotation_checkpoint_keeps_fresh_decoder(nuclei: Pairs) -> None:
+    encoder = pretrain(nuclei[0], _pretrain_config(method="rotation", batch_size=2))
+    model = train(*nuclei, _config(), init=encoder, should_stop=lambda: True)
+    assert model.config["init"]["parts"] == ["encoder"]
+
+
+def test_train_warm_start_copies_previous_model(nuclei: Pairs) -> None:
+    previous = train(*nuclei, _config())
+    warm = train(*nuclei, _config(), init=previous, should_stop=lambda: True)
+    torch.testing.assert_close(warm.state_dict["head.weight"], previous.state_dict["head.weight"])
+    assert warm.config["init"]["type"] == "previous"
+
+
+def test_train_rejects_init_with_other_channel_count(nuclei: Pairs) -> None:
+    encoder = pretrain(nuclei[0], _pretrain_config())
+    with pytest.raises(ValueError, match="in_channels=1 but the config asks for 3"):
+        train(*nuclei, _config(in_channels=3), init=encoder)
