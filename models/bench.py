@@ -320,7 +320,7 @@ def run_networks(cfg: BenchConfig, data: BenchData, labeled: list[int], rec: Rec
             rec.time(method, "predict_s", time.perf_counter() - t, k)
             rec.device_seconds += seconds + rec.result["timings"][method]["predict_s"][str(k)]
             log(method, k, mean, f"fine-tuned in {seconds:.0f} s")
-        rec.write()
+            rec.write()
 
 
 def summarize(scores: dict[str, dict[str, dict[str, float]]], kind: str) -> dict[str, Any]:

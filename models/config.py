@@ -50,7 +50,8 @@ def _check_common(config: PretrainConfig | TrainConfig) -> None:
 @dataclass
 class PretrainConfig:
     """Self-supervised pretraining. Stops after ``steps`` or ``minutes``, whichever comes first;
-    with neither given, after 2000 steps."""
+    with neither given, after 2000 steps. Each crop is the most varied of ``crop_candidates``
+    random draws, so sparse images (nuclei on black) do not teach mostly empty background."""
 
     method: str = "masked"
     encoder: str = "small"
@@ -64,6 +65,7 @@ class PretrainConfig:
     device: str = "auto"
     seed: int = 0
     log_every: int = 10
+    crop_candidates: int = 4
 
     def __post_init__(self) -> None:
         if self.method not in PRETEXTS:
@@ -72,6 +74,7 @@ class PretrainConfig:
             )
         _check_common(self)
         _check_positive("log_every", self.log_every)
+        _check_positive("crop_candidates", self.crop_candidates)
         if self.steps is None and self.minutes is None:
             self.steps = 2000
 

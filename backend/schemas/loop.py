@@ -17,6 +17,7 @@ class JobParams(BaseModel):
     method: str | None = Field(default=None, description="pretext task (pretrain)")
     init: Literal["ssl", "previous", "scratch"] | None = None
     encoder: str | None = None
+    lr: float | None = Field(default=None, gt=0, allow_inf_nan=False, description="learning rate")
     model_id: int | None = Field(default=None, gt=0, description="version to predict with")
 
 

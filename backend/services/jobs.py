@@ -12,8 +12,8 @@ from backend.orm._types import utcnow
 from backend.schemas.loop import JobCreate
 
 _ALLOWED = {
-    "pretrain": {"minutes", "steps", "method"},
-    "train": {"minutes", "steps", "epochs", "init", "encoder"},
+    "pretrain": {"minutes", "steps", "method", "lr"},
+    "train": {"minutes", "steps", "epochs", "init", "encoder", "lr"},
     "predict": {"model_id"},
 }
 

@@ -1,7 +1,7 @@
 // @ts-check
 /** The display controls: channel choice and colour, min/max or auto contrast, gamma. */
 import { h } from "../lib/dom.js";
-import { percentiles, renderDisplay, typeRange } from "./display.js";
+import { dataRange, percentiles, renderDisplay } from "./display.js";
 
 /** @typedef {import("./display.js").DisplaySettings} DisplaySettings */
 /** @typedef {import("../lib/png.js").Raster} Raster */
@@ -12,7 +12,7 @@ import { percentiles, renderDisplay, typeRange } from "./display.js";
  * @returns {HTMLElement}
  */
 export function displayPanel(raster, settings, onChange) {
-  const [lo, hi] = typeRange(raster);
+  const [lo, hi] = dataRange(raster);
   const step = raster.float ? (hi - lo) / 1000 : 1;
   let frame = 0;
   const changed = () => {
@@ -54,7 +54,7 @@ export function displayPanel(raster, settings, onChange) {
     body.replaceChildren(picker, range("min"), range("max"),
       h("div", { class: "row buttons" },
         h("button", { type: "button", "data-testid": "contrast-auto", title: "Auto contrast: 0.1-99.9 percentiles (A)", onclick: () => { autoContrast(); } }, "Auto"),
-        h("button", { type: "button", title: "Full range of the data type", onclick: () => { view.min = lo; view.max = hi; build(); changed(); } }, "Full range")));
+        h("button", { type: "button", "data-testid": "contrast-data-range", title: "Stretch from the darkest to the brightest sample", onclick: () => { view.min = lo; view.max = hi; build(); changed(); } }, "Min–max")));
   }
 
   function autoContrast() {

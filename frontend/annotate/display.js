@@ -22,16 +22,13 @@ export function hexToRgb(hex) {
   return [(v >> 16) & 255, (v >> 8) & 255, v & 255];
 }
 
-/** The full range of a sample type. @param {Raster} raster @returns {[number, number]} */
-export function typeRange(raster) {
-  if (raster.float) {
-    let lo = Infinity, hi = -Infinity;
-    for (const plane of raster.channels) {
-      for (let i = 0; i < plane.length; i++) { const v = plane[i]; if (v < lo) lo = v; if (v > hi) hi = v; }
-    }
-    return isFinite(lo) ? [lo, hi > lo ? hi : lo + 1] : [0, 1];
+/** The range of the samples present (sliders span it). @param {Raster} raster @returns {[number, number]} */
+export function dataRange(raster) {
+  let lo = Infinity, hi = -Infinity;
+  for (const plane of raster.channels) {
+    for (let i = 0; i < plane.length; i++) { const v = plane[i]; if (v < lo) lo = v; if (v > hi) hi = v; }
   }
-  return [0, raster.bitDepth === 16 ? 65535 : 255];
+  return isFinite(lo) ? [lo, hi > lo ? hi : lo + 1] : [0, 1];
 }
 
 /**

@@ -58,6 +58,11 @@ export class Overlay {
     this.canvas.width = width;
     this.canvas.height = height;
     this.ctx = /** @type {CanvasRenderingContext2D} */ (this.canvas.getContext("2d"));
+    /** The selected object's outline, drawn opaque above the translucent fill. */
+    this.selectionCanvas = document.createElement("canvas");
+    this.selectionCanvas.width = width;
+    this.selectionCanvas.height = height;
+    this.selectionCtx = /** @type {CanvasRenderingContext2D} */ (this.selectionCanvas.getContext("2d"));
   }
 
   /** Repaint everything (after loading, or a change of mode or selection). */
@@ -77,8 +82,10 @@ export class Overlay {
     if (w <= 0 || hgt <= 0) return;
     const image = new ImageData(w, hgt);
     const px = new Uint32Array(image.data.buffer);
+    const selection = new ImageData(w, hgt);
+    const spx = new Uint32Array(selection.data.buffer);
     const { labels, palette, width, height, selected } = this;
-    const bright = pack(255, 255, 255);
+    const bright = pack(255, 230, 0);
     for (let y = y0; y < y1; y++) {
       const row = y * width;
       for (let x = x0; x < x1; x++) {
@@ -91,10 +98,13 @@ export class Overlay {
             labels[row + x - 1] !== v || labels[row + x + 1] !== v || labels[row + x - width] !== v || labels[row + x + width] !== v;
           if (this.outline && !edge) continue;
         }
-        px[(y - y0) * w + (x - x0)] = isSelected && edge ? bright : palette[v];
+        const at = (y - y0) * w + (x - x0);
+        if (isSelected && edge) spx[at] = bright;
+        else px[at] = palette[v];
       }
     }
     this.ctx.putImageData(image, x0, y0);
+    this.selectionCtx.putImageData(selection, x0, y0);
   }
 }
 

@@ -31,7 +31,7 @@ export function lineChart(series, { xLabel, yLabel, width = 560, height = 260 })
   const w = width - m.l - m.r, hgt = height - m.t - m.b;
   const xs = series.flatMap((q) => q.points.map((p) => p[0]));
   const xMax = Math.max(1, ...xs);
-  const xMin = Math.min(xMax - 1, ...xs.length ? xs : [0]);
+  const xMin = 0;
   const X = (/** @type {number} */ x) => m.l + ((x - xMin) / (xMax - xMin || 1)) * w;
   const Y = (/** @type {number} */ y) => m.t + (1 - Math.max(0, Math.min(1, y))) * hgt;
   const svg = /** @type {SVGSVGElement} */ (s("svg", { viewBox: `0 0 ${width} ${height}`, class: "chart", role: "img", "aria-label": `${yLabel} against ${xLabel}` }));

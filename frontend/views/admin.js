@@ -247,15 +247,14 @@ export async function adminView(root, app, id) {
       h("table", { class: "grid-table jobs", "data-testid": "jobs-table" },
         h("thead", {}, h("tr", {}, ["#", "kind", "status", "progress", "ETA", "metrics", "started", "finished", ""].map((t) => h("th", {}, t)))),
         jobsBody)),
-    h("div", { class: "two-col wide-left" },
-      h("section", { class: "panel" }, h("h2", {}, "Model versions"), modelMessage,
-        h("table", { class: "grid-table models", "data-testid": "models-table" },
-          h("thead", {}, h("tr", {}, ["version", "status", "init", "Dice", "IoU", "object F1", "train / val", "created", "reason", ""].map((t) => h("th", {}, t)))),
-          modelsBody)),
-      h("div", { class: "stack" },
-        h("section", { class: "panel" }, h("h2", {}, "Is the model good enough?"), chartBox,
-          h("p", { class: "muted small" }, "Validation Dice of each version and the mean fraction of proposal pixels the annotators corrected, against the number of labeled images.")),
-        h("section", { class: "panel" }, h("h2", {}, "Loop settings"), settingsForm)))));
+    h("section", { class: "panel" }, h("h2", {}, "Model versions"), modelMessage,
+      h("table", { class: "grid-table models", "data-testid": "models-table" },
+        h("thead", {}, h("tr", {}, ["version", "status", "init", "Dice", "IoU", "object F1", "train / val", "created", "reason", ""].map((t) => h("th", {}, t)))),
+        modelsBody)),
+    h("div", { class: "two-col halves" },
+      h("section", { class: "panel" }, h("h2", {}, "Is the model good enough?"), chartBox,
+        h("p", { class: "muted small" }, "Validation Dice of each version and the mean fraction of proposal pixels the annotators corrected, against the number of labeled images.")),
+      h("section", { class: "panel" }, h("h2", {}, "Loop settings"), settingsForm))));
 
   const results = await Promise.allSettled([loadJobs(), loadModels(), loadStats(), loadSettings()]);
   const failures = results.filter((r) => r.status === "rejected").map((r) => /** @type {PromiseRejectedResult} */ (r).reason);

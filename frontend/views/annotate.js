@@ -127,7 +127,8 @@ export async function annotateView(root, app, imageId) {
   const maskLayer = { source: overlay.canvas, alpha: 0.5, visible: true };
   /** @type {{source: CanvasImageSource, alpha: number, visible: boolean}} */
   const confLayer = { source: document.createElement("canvas"), alpha: 0.7, visible: false };
-  stage.layers = [{ source: display.canvas, alpha: 1, visible: true }, maskLayer, confLayer];
+  const selectionLayer = { source: overlay.selectionCanvas, alpha: 1, visible: true };
+  stage.layers = [{ source: display.canvas, alpha: 1, visible: true }, maskLayer, selectionLayer, confLayer];
   overlay.repaintAll();
   const editor = new Editor({ stage, mask, overlay, kind, readOnly });
   /** @type {any} */ (window).maskloopEditor = editor; // for benchmarks and debugging
@@ -240,7 +241,7 @@ export async function annotateView(root, app, imageId) {
     box.addEventListener("change", () => fn(box.checked));
     return { box, el: h("label", { class: "row check", title }, box, label) };
   };
-  const showMask = check("show mask", "show-mask", true, (v) => { maskLayer.visible = v; stage.invalidate(); }, "H");
+  const showMask = check("show mask", "show-mask", true, (v) => { maskLayer.visible = selectionLayer.visible = v; stage.invalidate(); }, "H");
   const outline = check("outlines only", "outline", false, (v) => { overlay.outline = v; overlay.repaintAll(); stage.invalidate(); }, "O");
   const confidence = check("confidence map", "confidence", false, (v) => setConfidence(v), "C: magenta where the model is unsure");
   const proposalButton = h("button", { type: "button", "data-testid": "load-proposal", title: "Replace the mask by the model's proposal (undoable)", onclick: () => replaceByProposal() }, "Load proposal");
@@ -409,7 +410,7 @@ export async function annotateView(root, app, imageId) {
     else if (k === "+" || k === "=") zoomIn();
     else if (k === "-" || k === "_") zoomOut();
     else if (k === "0") stage.fit();
-    else if (k === "h" || k === "H") { showMask.box.checked = !showMask.box.checked; maskLayer.visible = showMask.box.checked; stage.invalidate(); }
+    else if (k === "h" || k === "H") { showMask.box.click(); }
     else if (k === "o" || k === "O") { outline.box.click(); }
     else if (k === "c" || k === "C") setConfidence(!confidence.box.checked);
     else if (k === "a" || k === "A") /** @type {any} */ (displayEl).autoContrast();

@@ -26,7 +26,7 @@ export async function collectionsView(root, app) {
       return h("tr", { "data-collection-id": String(c.id) },
         h("td", {}, h("a", { href: `#/collections/${c.id}`, class: "strong" }, c.name)),
         h("td", {}, h("span", { class: `badge kind-${c.kind}` }, c.kind)),
-        h("td", { class: "classes" }, c.classes.map((/** @type {any} */ k) => h("span", { class: "class-chip" }, h("i", { style: { background: k.color } }), k.name))),
+        h("td", {}, h("span", { class: "classes" }, c.classes.map((/** @type {any} */ k) => h("span", { class: "class-chip" }, h("i", { style: { background: k.color } }), k.name)))),
         h("td", { class: "num" }, String(c.image_count)),
         h("td", { class: "num" }, String(c.labeled_count)),
         h("td", { class: "bar-cell" }, bar),

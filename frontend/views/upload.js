@@ -56,6 +56,7 @@ export function uploadPanel(target, onDone) {
         } catch (e) {
           status.textContent = e instanceof ApiError ? e.message : String(e);
           row.classList.add("error");
+          setProgress(bar, 1);
           row.setAttribute("data-testid", "upload-error");
         }
       }

@@ -89,70 +89,19 @@ def train(
     """
     check_pairs(images, masks, config, "training")
     rng = seed_everything(config.seed)
-    if val_images is not None or val_masks is not None:
-        if val_images is None or val_masks is None:
-            raise ValueError("give both val_images and val_masks, or neither")
-        check_pairs(val_images, val_masks, config, "validation")
-        train_idx, source = list(range(len(images))), "given"
-        val_pairs = (list(val_images), list(val_masks))
-    else:
-        train_idx, val_idx, source = split_validation(len(images), config.val_fraction, rng)
-        val_pairs = ([images[i] for i in val_idx], [masks[i] for i in val_idx])
-    device = resolve_device(config.device)
+    train_idx, val_pairs, source = _split(images, masks, val_images, val_masks, config, rng)
     net, init_info = initial_network(config, init)
-    net = place_module(net, device)
-    train_images = prepare_images([images[i] for i in train_idx], config.in_channels)
-    train_targets = _targets([masks[i] for i in train_idx], config.kind)
-    val_prepared = prepare_images(val_pairs[0], config.in_channels)
-    sampler = CropSampler(train_images, train_targets, config.crop_size, config.augmentation, rng)
-    weights = class_weights_from_targets(
-        [torch.from_numpy(t) for t in train_targets], config.out_channels
+    tuner = _FineTuner(
+        net,
+        [images[i] for i in train_idx],
+        [masks[i] for i in train_idx],
+        val_pairs,
+        config,
+        rng,
+        Budget(_total_steps(config), config.minutes, should_stop),
+        on_progress,
     )
-    loss_fn = CEDiceLoss(weights.to(device), dice_weight=config.dice_weight)
-    optimizer = torch.optim.AdamW(net.parameters(), lr=config.lr, weight_decay=config.weight_decay)
-    total = _total_steps(config)
-    budget = Budget(total, config.minutes, should_stop)
-
-    step, best_score, best_state, best_metrics, stale = 0, -1.0, None, {}, 0
-    stopped_early = False
-    net.train()
-    while not budget.exhausted(step):
-        images_batch, target_batch = sampler.sample(config.batch_size)
-        for group in optimizer.param_groups:
-            group["lr"] = warmup_lr(step, config.lr, warmup=20)
-        logits = net(place_batch(images_batch, device))
-        loss = loss_fn(logits, target_batch.to(device))  # type: ignore[union-attr]
-        if not torch.isfinite(loss):
-            raise FloatingPointError(f"training loss became {loss.item()} at step {step}")
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(net.parameters(), 5.0)
-        optimizer.step()
-        step += 1
-        if on_progress is not None and (step % config.log_every == 0 or step == 1):
-            on_progress(budget.progress("train", step, {"loss": float(loss.item())}))
-        end_of_epoch = step % config.steps_per_epoch == 0
-        if not end_of_epoch and not budget.exhausted(step):
-            continue
-        metrics = evaluate(net, val_prepared, val_pairs[1], config)
-        metrics["epoch"] = float(step / config.steps_per_epoch)
-        if on_progress is not None:
-            on_progress(
-                budget.progress("validate", step, {f"val_{k}": v for k, v in metrics.items()})
-            )
-        score = selection_score(metrics, config.kind)
-        if score > best_score:
-            best_score, best_metrics, stale = score, metrics, 0
-            best_state = {k: v.detach().cpu().clone() for k, v in net.state_dict().items()}
-        elif end_of_epoch:
-            stale += 1
-            if stale >= config.patience:
-                stopped_early = True
-                break
-
-    if best_state is None:  # cancelled before the first step
-        best_metrics = evaluate(net, val_prepared, val_pairs[1], config)
-        best_state = {k: v.detach().cpu().clone() for k, v in net.state_dict().items()}
+    tuner.run()
     config_dict = {
         "role": "segmenter",
         "architecture": "unet",
@@ -169,14 +118,121 @@ def train(
         "num_train_images": len(train_idx),
         "num_val_images": len(val_pairs[0]),
         "validation": source,
-        "metrics": best_metrics,
-        "steps": step,
-        "elapsed_s": budget.elapsed_s,
-        "stopped_early": stopped_early,
-        "cancelled": budget.cancelled,
+        "metrics": tuner.best_metrics,
+        "steps": tuner.step,
+        "elapsed_s": tuner.budget.elapsed_s,
+        "stopped_early": tuner.stopped_early,
+        "cancelled": tuner.budget.cancelled,
         "hyperparameters": copy.deepcopy(config.to_dict()),
     }
-    return Checkpoint(config_dict, best_state)
+    return Checkpoint(config_dict, tuner.best_state)
+
+
+def _split(
+    images: Sequence[np.ndarray],
+    masks: Sequence[np.ndarray],
+    val_images: Sequence[np.ndarray] | None,
+    val_masks: Sequence[np.ndarray] | None,
+    config: TrainConfig,
+    rng: np.random.Generator,
+) -> tuple[list[int], tuple[list[np.ndarray], list[np.ndarray]], str]:
+    """Training indices, validation (images, masks) and where validation comes from."""
+    if val_images is None and val_masks is None:
+        train_idx, val_idx, source = split_validation(len(images), config.val_fraction, rng)
+        return train_idx, ([images[i] for i in val_idx], [masks[i] for i in val_idx]), source
+    if val_images is None or val_masks is None:
+        raise ValueError("give both val_images and val_masks, or neither")
+    check_pairs(val_images, val_masks, config, "validation")
+    return list(range(len(images))), (list(val_images), list(val_masks)), "given"
+
+
+class _FineTuner:
+    """One fine-tuning run: steps, validation after each epoch, best-epoch bookkeeping."""
+
+    def __init__(
+        self,
+        net: Segmenter,
+        images: list[np.ndarray],
+        masks: list[np.ndarray],
+        val_pairs: tuple[list[np.ndarray], list[np.ndarray]],
+        config: TrainConfig,
+        rng: np.random.Generator,
+        budget: Budget,
+        on_progress: ProgressCallback | None,
+    ) -> None:
+        self.config, self.budget, self.on_progress = config, budget, on_progress
+        self.device = resolve_device(config.device)
+        self.net = place_module(net, self.device)
+        targets = _targets(masks, config.kind)
+        self.sampler = CropSampler(
+            prepare_images(images, config.in_channels),
+            targets,
+            config.crop_size,
+            config.augmentation,
+            rng,
+        )
+        weights = class_weights_from_targets(
+            [torch.from_numpy(t) for t in targets], config.out_channels
+        )
+        self.loss_fn = CEDiceLoss(weights.to(self.device), dice_weight=config.dice_weight)
+        self.optimizer = torch.optim.AdamW(
+            self.net.parameters(), lr=config.lr, weight_decay=config.weight_decay
+        )
+        self.val_images = prepare_images(val_pairs[0], config.in_channels)
+        self.val_masks = val_pairs[1]
+        self.step, self.stale, self.best_score = 0, 0, -1.0
+        self.best_state: dict[str, torch.Tensor] = {}
+        self.best_metrics: dict[str, float] = {}
+        self.stopped_early = False
+
+    def run(self) -> None:
+        self.net.train()
+        while not self.budget.exhausted(self.step):
+            loss = self._train_step()
+            if self.on_progress is not None and (
+                self.step % self.config.log_every == 0 or self.step == 1
+            ):
+                self.on_progress(self.budget.progress("train", self.step, {"loss": loss}))
+            end_of_epoch = self.step % self.config.steps_per_epoch == 0
+            if (end_of_epoch or self.budget.exhausted(self.step)) and self._validate(end_of_epoch):
+                self.stopped_early = True
+                break
+        if not self.best_state:  # cancelled before the first step
+            self.best_metrics = evaluate(self.net, self.val_images, self.val_masks, self.config)
+            self.best_state = self._state()
+
+    def _train_step(self) -> float:
+        images, targets = self.sampler.sample(self.config.batch_size)
+        for group in self.optimizer.param_groups:
+            group["lr"] = warmup_lr(self.step, self.config.lr, warmup=20)
+        logits = self.net(place_batch(images, self.device))  # (B, K, S, S)
+        loss = self.loss_fn(logits, targets.to(self.device))  # type: ignore[union-attr]
+        if not torch.isfinite(loss):
+            raise FloatingPointError(f"training loss became {loss.item()} at step {self.step}")
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(self.net.parameters(), 5.0)
+        self.optimizer.step()
+        self.step += 1
+        return float(loss.item())
+
+    def _validate(self, end_of_epoch: bool) -> bool:
+        """Score the network, keep it if best; True when patience has run out."""
+        metrics = evaluate(self.net, self.val_images, self.val_masks, self.config)
+        metrics["epoch"] = self.step / self.config.steps_per_epoch
+        if self.on_progress is not None:
+            shown = {f"val_{k}": v for k, v in metrics.items()}
+            self.on_progress(self.budget.progress("validate", self.step, shown))
+        score = selection_score(metrics, self.config.kind)
+        if score > self.best_score:
+            self.best_score, self.best_metrics, self.stale = score, metrics, 0
+            self.best_state = self._state()
+        elif end_of_epoch:
+            self.stale += 1
+        return self.stale >= self.config.patience
+
+    def _state(self) -> dict[str, torch.Tensor]:
+        return {k: v.detach().cpu().clone() for k, v in self.net.state_dict().items()}
 
 
 def _total_steps(config: TrainConfig) -> int | None:

@@ -50,7 +50,11 @@ def pretrain(
         optimizer.load_state_dict(resume.resume["optimizer"])
         step = int(resume.resume.get("step", 0))
     sampler = CropSampler(
-        prepare_images(images, config.in_channels), None, config.crop_size, generator=rng
+        prepare_images(images, config.in_channels),
+        None,
+        config.crop_size,
+        generator=rng,
+        candidates=config.crop_candidates,
     )
     budget = Budget(config.steps, config.minutes, should_stop, start_step=step)
     pretext.train()

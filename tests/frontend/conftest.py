@@ -67,12 +67,16 @@ def shot(page: Page, request: pytest.FixtureRequest) -> Callable[[str], Path]:
     return take
 
 
+def sign_in(page: Page, username: str, password: str) -> Page:
+    page.goto("/")
+    page.get_by_test_id("login-username").fill(username)
+    page.get_by_test_id("login-password").fill(password)
+    page.get_by_test_id("login-submit").click()
+    expect(page.get_by_test_id("current-user")).to_contain_text(username)
+    return page
+
+
 @pytest.fixture
 def logged_in(page: Page, live_server: LiveServer, errors: list[str]) -> Page:
     """The admin, signed in through the login form."""
-    page.goto("/")
-    page.get_by_test_id("login-username").fill("admin")
-    page.get_by_test_id("login-password").fill(ADMIN_PASSWORD)
-    page.get_by_test_id("login-submit").click()
-    expect(page.get_by_test_id("current-user")).to_contain_text("admin")
-    return page
+    return sign_in(page, "admin", ADMIN_PASSWORD)

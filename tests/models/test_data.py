@@ -108,3 +108,13 @@ def test_predict_tiled_equals_direct_for_pointwise_function() -> None:
 
     tiled = predict_tiled(fn, image, 2, tile=32, overlap=8)
     torch.testing.assert_close(tiled, fn(image[None])[0])
+
+
+def test_crop_sampler_prefers_varied_crops_when_given_candidates() -> None:
+    image = np.zeros((1, 64, 256), np.float32)
+    image[0, :, 192:] = np.random.default_rng(0).random((64, 64))  # the only textured region
+    sampler = CropSampler(
+        [image], None, 32, augmentation="none", generator=np.random.default_rng(0), candidates=64
+    )
+    crops, _ = sampler.sample(8)
+    assert all(float(c.std()) > 0 for c in crops)

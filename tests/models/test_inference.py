@@ -71,7 +71,9 @@ def test_predict_rejects_pretext_checkpoint() -> None:
         predict(checkpoint, np.zeros((8, 8)))
 
 
-def test_embed_works_on_pretext_checkpoint(nuclei: tuple[list[np.ndarray], list[np.ndarray]]) -> None:
+def test_embed_works_on_pretext_checkpoint(
+    nuclei: tuple[list[np.ndarray], list[np.ndarray]],
+) -> None:
     from models import PretrainConfig, pretrain
 
     config = PretrainConfig(method="masked", steps=1, batch_size=1, crop_size=32, device="cpu")

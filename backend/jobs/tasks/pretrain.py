@@ -31,6 +31,7 @@ def run(ctx: JobContext, job_id: int) -> str:
         steps=params.get("steps"),
         minutes=params.get("minutes") or (None if params.get("steps") else ctx.settings.pretrain_minutes),
         device=ctx.settings.device,
+        **({"lr": params["lr"]} if "lr" in params else {}),
     )
     ctx.reporter.log(f"pretraining: {config.method}, budget {config.steps or '-'} steps / {config.minutes or '-'} min")
     checkpoint = pretrain(

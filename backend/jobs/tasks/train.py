@@ -103,6 +103,7 @@ def run(ctx: JobContext, job_id: int) -> str:
         minutes=params.get("minutes")
         or (None if params.get("steps") or params.get("epochs") else ctx.settings.train_minutes),
         device=ctx.settings.device,
+        **({"lr": params["lr"]} if "lr" in params else {}),
         classes=[c["name"] for c in collection.classes],
     )
     scoring_share = 0.1 if plan.val else 0.0

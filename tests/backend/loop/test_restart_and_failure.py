@@ -1,0 +1,85 @@
+"""A crash or NaN fails the job and keeps the active version; a restart requeues running jobs."""
+
+import os
+import signal
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+import pytest
+
+from backend.bootstrap import prepare
+from backend.config import Settings
+from tests.backend.api.helpers import make_collection, put_mask
+from tests.backend.loop.conftest import WorkerProcess, wait_idle, wait_job
+from tests.backend.loop.data import label_of, upload_discs
+
+pytestmark = pytest.mark.slow
+
+
+def _collection(admin: httpx.Client) -> tuple[dict, list[dict]]:
+    made = make_collection(admin, "robust")
+    admin.patch(f"/api/v1/collections/{made['id']}/settings", json={"auto_pretrain_min_images": 0, "retrain_every": 0})
+    images = upload_discs(admin, made["id"], range(5))
+    for image in images[:4]:
+        put_mask(admin, image["id"], label_of(image))
+    return made, images
+
+
+def test_crashing_training_fails_and_keeps_the_active_version(
+    admin: httpx.Client, start_worker: Callable[..., WorkerProcess], settings: Settings
+) -> None:
+    collection, images = _collection(admin)
+    start_worker()
+    first = admin.post(f"/api/v1/collections/{collection['id']}/jobs", json={"kind": "train", "params": {"steps": 5}}).json()
+    assert wait_job(admin, first["id"])["status"] == "succeeded"
+    wait_idle(admin, collection["id"])
+    active = admin.get(f"/api/v1/collections/{collection['id']}/models").json()["data"][0]
+    # Break the store under the worker: the training job cannot read its images.
+    sha = admin.get(f"/api/v1/images/{images[0]['id']}").json()["sha256"]
+    (Path(settings.blob_dir) / sha[:2] / sha).unlink()
+    second = admin.post(f"/api/v1/collections/{collection['id']}/jobs", json={"kind": "train", "params": {"steps": 5}}).json()
+    ended = wait_job(admin, second["id"])
+    assert ended["status"] == "failed"
+    assert ended["error"] and ended["finished_at"]
+    models = admin.get(f"/api/v1/collections/{collection['id']}/models").json()["data"]
+    assert [(m["id"], m["status"]) for m in models] == [(active["id"], "active")]
+
+
+def test_nan_loss_fails_the_job(
+    admin: httpx.Client, start_worker: Callable[..., WorkerProcess]
+) -> None:
+    collection, _ = _collection(admin)
+    start_worker()
+    job = admin.post(
+        f"/api/v1/collections/{collection['id']}/jobs",
+        json={"kind": "train", "params": {"steps": 60, "lr": 1e30}},
+    ).json()
+    ended = wait_job(admin, job["id"])
+    assert ended["status"] == "failed"
+    assert "nan" in ended["error"].lower() or "inf" in ended["error"].lower()
+    assert admin.get(f"/api/v1/collections/{collection['id']}/models").json()["count"] == 0
+
+
+def test_restart_requeues_the_interrupted_job_which_then_finishes(
+    admin: httpx.Client, start_worker: Callable[..., WorkerProcess], settings: Settings
+) -> None:
+    collection, _ = _collection(admin)
+    job = admin.post(f"/api/v1/collections/{collection['id']}/jobs", json={"kind": "train", "params": {"steps": 400}}).json()
+    worker = start_worker(prefix="embedded")
+    wait_job(admin, job["id"], until=("running",))
+    time.sleep(1.0)
+    os.kill(worker.process.pid, signal.SIGKILL)
+    worker.process.wait()
+    assert admin.get(f"/api/v1/jobs/{job['id']}").json()["status"] == "running"
+    # What `maskloop serve` does at start-up with the embedded worker.
+    prepare(settings.model_copy(update={"worker": "embedded"}), migrate=False)
+    requeued = admin.get(f"/api/v1/jobs/{job['id']}").json()
+    assert requeued["status"] == "queued" and "interrupted" in requeued["log_tail"]
+    assert admin.get(f"/api/v1/collections/{collection['id']}/models").json()["count"] == 0
+    admin.post(f"/api/v1/jobs/{job['id']}/cancel")  # 400 steps is slow; a short job proves the rest
+    short = admin.post(f"/api/v1/collections/{collection['id']}/jobs", json={"kind": "train", "params": {"steps": 3}}).json()
+    start_worker()
+    assert wait_job(admin, short["id"])["status"] == "succeeded"
+    assert requeued["attempts"] == 1

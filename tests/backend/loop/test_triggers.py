@@ -1,0 +1,89 @@
+"""Automatic pretraining and retraining: thresholds, debouncing, one training at a time."""
+
+from collections.abc import Callable
+
+import httpx
+import pytest
+
+from tests.backend.api.helpers import make_collection, put_mask
+from tests.backend.loop.conftest import WorkerProcess, wait_idle, wait_job
+from tests.backend.loop.data import label_of, upload_discs
+
+
+def _collection(admin: httpx.Client, pretrain_at: int, retrain_every: int) -> dict:
+    made = make_collection(admin, "auto")
+    r = admin.patch(
+        f"/api/v1/collections/{made['id']}/settings",
+        json={"auto_pretrain_min_images": pretrain_at, "retrain_every": retrain_every},
+    )
+    assert r.status_code == 200
+    return made
+
+
+def _jobs(admin: httpx.Client, cid: int) -> list[dict]:
+    return admin.get(f"/api/v1/collections/{cid}/jobs").json()["data"]
+
+
+def test_pretrain_starts_once_the_collection_has_enough_images(admin: httpx.Client) -> None:
+    collection = _collection(admin, pretrain_at=3, retrain_every=0)
+    upload_discs(admin, collection["id"], range(2))
+    assert _jobs(admin, collection["id"]) == []
+    upload_discs(admin, collection["id"], range(2, 4))
+    jobs = _jobs(admin, collection["id"])
+    assert [(j["kind"], j["status"]) for j in jobs] == [("pretrain", "queued")]
+    assert jobs[0]["trigger"].startswith("auto")
+    upload_discs(admin, collection["id"], range(4, 6))
+    assert len(_jobs(admin, collection["id"])) == 1, "pretraining is not triggered twice"
+
+
+def test_zero_turns_automatic_pretraining_off(admin: httpx.Client) -> None:
+    collection = _collection(admin, pretrain_at=0, retrain_every=0)
+    upload_discs(admin, collection["id"], range(5))
+    assert _jobs(admin, collection["id"]) == []
+
+
+def test_retrain_after_every_m_annotations(admin: httpx.Client) -> None:
+    collection = _collection(admin, pretrain_at=0, retrain_every=2)
+    images = upload_discs(admin, collection["id"], range(4))
+    put_mask(admin, images[0]["id"], label_of(images[0]))
+    assert _jobs(admin, collection["id"]) == []
+    put_mask(admin, images[1]["id"], label_of(images[1]))
+    jobs = _jobs(admin, collection["id"])
+    assert [(j["kind"], j["status"]) for j in jobs] == [("train", "queued")]
+    assert "2 new annotations" in jobs[0]["trigger"]
+
+
+def test_trigger_during_training_is_remembered_not_duplicated(admin: httpx.Client) -> None:
+    collection = _collection(admin, pretrain_at=0, retrain_every=1)
+    images = upload_discs(admin, collection["id"], range(4))
+    put_mask(admin, images[0]["id"], label_of(images[0]))
+    put_mask(admin, images[1]["id"], label_of(images[1]))
+    put_mask(admin, images[2]["id"], label_of(images[2]))
+    trains = [j for j in _jobs(admin, collection["id"]) if j["kind"] == "train"]
+    assert len(trains) == 1, "a queued training absorbs later triggers"
+
+
+@pytest.mark.slow
+def test_pending_retrain_runs_after_the_current_one_ends(
+    admin: httpx.Client, start_worker: Callable[..., WorkerProcess]
+) -> None:
+    collection = _collection(admin, pretrain_at=0, retrain_every=2)
+    images = upload_discs(admin, collection["id"], range(6))
+    put_mask(admin, images[0]["id"], label_of(images[0]))
+    r = admin.post(f"/api/v1/collections/{collection['id']}/jobs", json={"kind": "train", "params": {"steps": 30}})
+    job = r.json()
+    start_worker()
+    wait_job(admin, job["id"], until=("running",))
+    # Two annotations while it runs: the running training is not killed, a new one waits.
+    put_mask(admin, images[1]["id"], label_of(images[1]))
+    put_mask(admin, images[2]["id"], label_of(images[2]))
+    trains = [j for j in _jobs(admin, collection["id"]) if j["kind"] == "train"]
+    assert [j["status"] for j in trains] == ["running"]
+    assert wait_job(admin, job["id"])["status"] == "succeeded"
+    jobs = wait_idle(admin, collection["id"])
+    trains = [j for j in jobs if j["kind"] == "train"]
+    assert len(trains) == 2
+    assert "during the last training" in trains[0]["trigger"]
+    # Never two trainings of one collection at once.
+    first, second = trains[1], trains[0]
+    assert second["started_at"] >= first["finished_at"]
