@@ -52,5 +52,9 @@ def prepare(settings: Settings, *, migrate: bool = True) -> str:
     if settings.admin_password:
         return f"log in as {settings.admin_username!r} with the password in MASKLOOP_ADMIN_PASSWORD"
     if path.is_file():
-        return f"log in as {settings.admin_username!r} with password {path.read_text().strip()!r} (from {path})"
-    return f"log in as {settings.admin_username!r} (password set earlier; reset it with MASKLOOP_ADMIN_PASSWORD)"
+        password = path.read_text().strip()
+        return f"log in as {settings.admin_username!r} with password {password!r} (from {path})"
+    return (
+        f"log in as {settings.admin_username!r} "
+        "(password set earlier; reset it with MASKLOOP_ADMIN_PASSWORD)"
+    )

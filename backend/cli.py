@@ -14,7 +14,9 @@ from backend.services import accounts
 from backend.services import collections as collection_service
 from backend.services.importer import import_folder
 
-app = typer.Typer(help="maskloop: self-supervised annotation assistant for microscopy.", no_args_is_help=True)
+app = typer.Typer(
+    help="maskloop: self-supervised annotation assistant for microscopy.", no_args_is_help=True
+)
 DEMO_DIR = Path(__file__).resolve().parent / "demo"
 DEMO_NAME = "demo-nuclei"
 
@@ -44,7 +46,9 @@ def serve(
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
     typer.secho(f"maskloop is serving on http://{shown}:{port}/", fg=typer.colors.GREEN, bold=True)
     typer.echo(f"  {how}")
-    typer.echo(f"  data in {settings.data_dir.resolve()}; database {settings.database_url.split('@')[-1]}")
+    typer.echo(
+        f"  data in {settings.data_dir.resolve()}; database {settings.database_url.split('@')[-1]}"
+    )
     uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
 
 
@@ -96,9 +100,15 @@ def token(
 def import_(
     directory: Annotated[Path, typer.Argument(help="folder of images (PNG, JPEG, TIFF)")],
     collection: Annotated[str, typer.Option(help="collection name; created when missing")],
-    masks: Annotated[Path | None, typer.Option(help="folder of label images with the same stems")] = None,
-    kind: Annotated[str, typer.Option(help="kind for a new collection: instance or semantic")] = "instance",
-    class_name: Annotated[list[str], typer.Option("--class", help="class name for a new collection")] = [],  # noqa: B006
+    masks: Annotated[
+        Path | None, typer.Option(help="folder of label images with the same stems")
+    ] = None,
+    kind: Annotated[
+        str, typer.Option(help="kind for a new collection: instance or semantic")
+    ] = "instance",
+    class_name: Annotated[
+        list[str], typer.Option("--class", help="class name for a new collection")
+    ] = [],  # noqa: B006
 ) -> None:
     """Import a folder of images (and optionally their masks) into a collection."""
     if not directory.is_dir():
@@ -111,7 +121,9 @@ def import_(
     from backend.bootstrap import prepare
 
     prepare(settings)
-    report = import_folder(settings, directory, collection, masks, kind, class_name, echo=typer.echo)
+    report = import_folder(
+        settings, directory, collection, masks, kind, class_name, echo=typer.echo
+    )
     typer.echo(report.summary())
     if report.failed and not report.added and not report.duplicates:
         raise typer.Exit(1)
@@ -154,5 +166,3 @@ _mount_learning_commands()
 
 def main() -> None:
     app()
-
-

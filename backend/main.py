@@ -21,8 +21,8 @@ from backend.api.routes import (
     tokens,
     users,
 )
-from backend.config import Settings, get_settings
 from backend.bootstrap import prepare
+from backend.config import Settings, get_settings
 from backend.db import make_engine, make_session_factory
 from backend.errors import DomainError
 from backend.imaging import ImagingError
@@ -64,7 +64,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return JSONResponse({"detail": str(exc)}, status_code=422)
 
     app.include_router(health.router)
-    for module in (auth, users, tokens, collections, images, annotations, jobs, model_versions, loop):
+    for module in (
+        auth,
+        users,
+        tokens,
+        collections,
+        images,
+        annotations,
+        jobs,
+        model_versions,
+        loop,
+    ):
         app.include_router(module.router, prefix="/api/v1")
     if (FRONTEND_DIR / "index.html").is_file():
         app.mount("/", StaticFiles(directory=FRONTEND_DIR, html=True), name="frontend")

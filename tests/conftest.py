@@ -126,7 +126,9 @@ def admin(live_server: LiveServer) -> Iterator[httpx.Client]:
 
 
 @pytest.fixture
-def user_client(live_server: LiveServer, admin: httpx.Client) -> Iterator[Callable[[str], httpx.Client]]:
+def user_client(
+    live_server: LiveServer, admin: httpx.Client
+) -> Iterator[Callable[[str], httpx.Client]]:
     """Factory: a client authenticated with an API token of a new user of the given role."""
     made: list[httpx.Client] = []
 
@@ -134,10 +136,17 @@ def user_client(live_server: LiveServer, admin: httpx.Client) -> Iterator[Callab
         if role == "admin":
             return admin
         name = f"{role}{len(made)}"
-        r = admin.post("/api/v1/users", json={"username": name, "password": "password-123", "role": role})
+        r = admin.post(
+            "/api/v1/users", json={"username": name, "password": "password-123", "role": role}
+        )
         assert r.status_code == 201, r.text
         login = httpx.Client(base_url=live_server.url, timeout=60)
-        assert login.post("/api/v1/auth/login", json={"username": name, "password": "password-123"}).status_code == 200
+        assert (
+            login.post(
+                "/api/v1/auth/login", json={"username": name, "password": "password-123"}
+            ).status_code
+            == 200
+        )
         token = login.post("/api/v1/tokens", json={"name": "tests"}).json()["token"]
         login.close()
         http = httpx.Client(

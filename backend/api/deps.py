@@ -45,7 +45,9 @@ def get_current_user(request: Request, db: SessionDep) -> User:
     if header:
         scheme, _, secret = header.partition(" ")
         if scheme.lower() != "bearer" or not secret.strip():
-            raise Unauthorized("Malformed Authorization header; send 'Authorization: Bearer <token>'.")
+            raise Unauthorized(
+                "Malformed Authorization header; send 'Authorization: Bearer <token>'."
+            )
         user = accounts.user_for_token(db, secret.strip())
         if user is None:
             raise Unauthorized("This API token is unknown or revoked; create a new one.")
@@ -58,7 +60,8 @@ def get_current_user(request: Request, db: SessionDep) -> User:
             return user
         raise Unauthorized("Your session has expired; log in again.")
     raise Unauthorized(
-        "Not authenticated: log in (POST /api/v1/auth/login) or send 'Authorization: Bearer <token>'."
+        "Not authenticated: log in (POST /api/v1/auth/login) or send "
+        "'Authorization: Bearer <token>'."
     )
 
 

@@ -18,13 +18,20 @@ MAX_ATTEMPTS = 3
 
 class JobQueue(Protocol):
     def enqueue(
-        self, db: Session, collection_id: int, kind: JobKind, params: dict[str, Any],
-        user_id: int | None, trigger: str,
+        self,
+        db: Session,
+        collection_id: int,
+        kind: JobKind,
+        params: dict[str, Any],
+        user_id: int | None,
+        trigger: str,
     ) -> Job: ...
 
     def claim(self, db: Session, worker: str) -> Job | None: ...
 
-    def requeue_interrupted(self, db: Session, stale_after_s: float, embedded_only: bool) -> int: ...
+    def requeue_interrupted(
+        self, db: Session, stale_after_s: float, embedded_only: bool
+    ) -> int: ...
 
 
 def worker_name(prefix: str = "worker") -> str:
@@ -78,9 +85,17 @@ class DatabaseQueue:
         for job in queued:
             if job.kind in TRAINING_KINDS and job.collection_id in busy:
                 continue
-            if db.bind is not None and db.bind.dialect.name == "postgresql" and job.kind in TRAINING_KINDS:
+            if (
+                db.bind is not None
+                and db.bind.dialect.name == "postgresql"
+                and job.kind in TRAINING_KINDS
+            ):
                 # Serialise claims per collection across workers on other machines.
-                db.execute(select(Collection.id).where(Collection.id == job.collection_id).with_for_update())
+                db.execute(
+                    select(Collection.id)
+                    .where(Collection.id == job.collection_id)
+                    .with_for_update()
+                )
                 if job.collection_id in self._busy_collections(db):
                     continue
             now = utcnow()
@@ -102,7 +117,9 @@ class DatabaseQueue:
         db.commit()
         return None
 
-    def requeue_interrupted(self, db: Session, stale_after_s: float, embedded_only: bool = False) -> int:
+    def requeue_interrupted(
+        self, db: Session, stale_after_s: float, embedded_only: bool = False
+    ) -> int:
         """Jobs marked running whose worker is gone go back to the queue (or fail after
         MAX_ATTEMPTS). With ``embedded_only``, every job of an embedded worker counts as gone:
         the embedded worker dies with the server that is now restarting."""

@@ -23,7 +23,7 @@ def _thin(points: list[list[float]]) -> list[list[float]]:
     """Keep long curves bounded: drop every other point once over the limit, keep the last."""
     if len(points) <= _MAX_POINTS:
         return points
-    return points[:-1:2] + [points[-1]]
+    return [*points[:-1:2], points[-1]]
 
 
 class Reporter:
@@ -42,7 +42,9 @@ class Reporter:
         self._last_cancel_check = 0.0
         self._lock = threading.Lock()
 
-    def update(self, fraction: float, eta_s: float | None, metrics: dict[str, float], x: float) -> None:
+    def update(
+        self, fraction: float, eta_s: float | None, metrics: dict[str, float], x: float
+    ) -> None:
         for name, value in metrics.items():
             if not math.isfinite(value):
                 raise FloatingPointError(f"{name} became {value} at step {int(x)}")

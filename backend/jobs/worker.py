@@ -41,7 +41,9 @@ def _finish(factory: sessionmaker[Session], job_id: int, status: str, error: str
         db.commit()
 
 
-def run_job(settings: Settings, factory: sessionmaker[Session], store: LocalBlobStore, job: Job) -> str:
+def run_job(
+    settings: Settings, factory: sessionmaker[Session], store: LocalBlobStore, job: Job
+) -> str:
     """Run one claimed job to its end; every way out leaves the row finished."""
     reporter = Reporter(factory, job.id)
     ctx = JobContext(settings, factory, store, DatabaseQueue(), reporter)
@@ -71,8 +73,13 @@ def run_job(settings: Settings, factory: sessionmaker[Session], store: LocalBlob
     return status
 
 
-def run_worker(settings: Settings, name: str | None = None, stop: threading.Event | None = None,
-               poll_s: float = 0.5, once: bool = False) -> None:
+def run_worker(
+    settings: Settings,
+    name: str | None = None,
+    stop: threading.Event | None = None,
+    poll_s: float = 0.5,
+    once: bool = False,
+) -> None:
     name = name or worker_name()
     stop = stop or threading.Event()
     engine = make_engine(settings.database_url)

@@ -17,14 +17,18 @@ class CorrectionStats:
     objects_removed: int  # proposed objects that overlap no final object
 
 
-def _instance_pairs(proposal: np.ndarray, final: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _instance_pairs(
+    proposal: np.ndarray, final: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Overlap counts between every proposed and every final object, from one joint histogram.
 
     Returns (ids of proposal, ids of final, intersection matrix).
     """
     p_ids, p_inv = np.unique(proposal, return_inverse=True)
     f_ids, f_inv = np.unique(final, return_inverse=True)
-    joint = np.bincount(p_inv.ravel() * len(f_ids) + f_inv.ravel(), minlength=len(p_ids) * len(f_ids))
+    joint = np.bincount(
+        p_inv.ravel() * len(f_ids) + f_inv.ravel(), minlength=len(p_ids) * len(f_ids)
+    )
     return p_ids, f_ids, joint.reshape(len(p_ids), len(f_ids))
 
 
@@ -32,12 +36,9 @@ def compare(proposal: np.ndarray, final: np.ndarray, kind: str) -> CorrectionSta
     """Shape: both (H, W) label images of one convention (instance ids or class indices)."""
     if proposal.shape != final.shape:
         raise ValueError(f"proposal {proposal.shape} and final {final.shape} differ in size")
-    if kind == "instance":
-        # Object ids are arbitrary, so a changed pixel is one whose foreground state changed or
-        # that moved to a different object than its proposed one mostly became.
-        changed = (proposal > 0) != (final > 0)
-    else:
-        changed = proposal != final
+    # Instance ids are arbitrary numbers, so there a changed pixel is one whose foreground state
+    # changed; object-level edits are counted below.
+    changed = (proposal > 0) != (final > 0) if kind == "instance" else proposal != final
     changed_fraction = float(np.count_nonzero(changed)) / max(1, proposal.size)
     if kind != "instance":
         proposal, final = _semantic_components(proposal), _semantic_components(final)

@@ -62,7 +62,9 @@ def _bucket(collection_id: int, image_id: int) -> int:
     return int(hashlib.sha256(f"{collection_id}:{image_id}".encode()).hexdigest()[:8], 16) % 1000
 
 
-def split_validation(labeled: list[Labeled], collection_id: int) -> tuple[list[Labeled], list[Labeled]]:
+def split_validation(
+    labeled: list[Labeled], collection_id: int
+) -> tuple[list[Labeled], list[Labeled]]:
     """About 20 % of the labeled images validate, chosen by a stable hash of the image id, so an
     image stays on its side as the collection grows and successive versions are compared on
     (mostly) the same images. With two or more labeled images, at least one validates and at

@@ -8,7 +8,9 @@ def primary_metric(kind: str) -> str:
     return "object_f1" if kind == "instance" else "dice"
 
 
-def score(checkpoint, images: list[np.ndarray], masks: list[np.ndarray], kind: str, num_classes: int) -> dict[str, float]:  # type: ignore[no-untyped-def]
+def score(
+    checkpoint, images: list[np.ndarray], masks: list[np.ndarray], kind: str, num_classes: int
+) -> dict[str, float]:  # type: ignore[no-untyped-def]
     """Mean Dice, IoU (and object F1 for instance) of a checkpoint over labeled images."""
     from models import predict
     from models.metrics import mean_scores, segmentation_scores
@@ -16,7 +18,9 @@ def score(checkpoint, images: list[np.ndarray], masks: list[np.ndarray], kind: s
     if not images:
         return {}
     scores = [
-        segmentation_scores(predict(checkpoint, image).labels, mask, kind=kind, num_classes=num_classes)  # type: ignore[arg-type]
+        segmentation_scores(
+            predict(checkpoint, image).labels, mask, kind=kind, num_classes=num_classes
+        )  # type: ignore[arg-type]
         for image, mask in zip(images, masks, strict=True)
     ]
     keep = ("dice", "iou", "object_f1")

@@ -47,7 +47,9 @@ def uncertainty_of(labels: np.ndarray, confidence: np.ndarray) -> float:
     return float(1.0 - values.mean())
 
 
-def compute(store: BlobStore, model: ModelVersion, image: Image) -> tuple[np.ndarray, np.ndarray, list[float]]:
+def compute(
+    store: BlobStore, model: ModelVersion, image: Image
+) -> tuple[np.ndarray, np.ndarray, list[float]]:
     """Returns (labels (H, W), confidence (H, W) float32 in [0, 1], embedding)."""
     from models import embed, predict
 
@@ -59,12 +61,16 @@ def compute(store: BlobStore, model: ModelVersion, image: Image) -> tuple[np.nda
     return result.labels, result.confidence, [round(float(v), 5) for v in vector]
 
 
-def store_prediction(db: Session, store: BlobStore, model: ModelVersion, image: Image) -> Prediction:
+def store_prediction(
+    db: Session, store: BlobStore, model: ModelVersion, image: Image
+) -> Prediction:
     existing = cached(db, model.id, image.id)
     if existing is not None:
         return existing
     labels, confidence, vector = compute(store, model, image)
-    labels_key, _ = store.put(encode_mask(labels.astype(np.uint16 if labels.max() > 255 else np.uint8)))
+    labels_key, _ = store.put(
+        encode_mask(labels.astype(np.uint16 if labels.max() > 255 else np.uint8))
+    )
     confidence_key, _ = store.put(encode_png(np.round(confidence * 255).astype(np.uint8)))
     row = Prediction(
         image_id=image.id,
@@ -99,7 +105,8 @@ def proposal_labels(store: BlobStore, prediction: Prediction) -> np.ndarray:
 
 def objects_json(labels: np.ndarray, confidence: np.ndarray, kind: str) -> list[dict[str, object]]:
     """One entry per object (instance) or per connected region of a class (semantic)."""
-    from skimage.measure import label as connected, regionprops
+    from skimage.measure import label as connected
+    from skimage.measure import regionprops
 
     out: list[dict[str, object]] = []
     if kind == "instance":
@@ -119,7 +126,10 @@ def objects_json(labels: np.ndarray, confidence: np.ndarray, kind: str) -> list[
                 "class": cls,
                 "area": int(region.area),
                 "bbox": [int(left), int(top), int(right - left), int(bottom - top)],
-                "centroid": [round(float(region.centroid[1]), 2), round(float(region.centroid[0]), 2)],
+                "centroid": [
+                    round(float(region.centroid[1]), 2),
+                    round(float(region.centroid[0]), 2),
+                ],
                 "mean_confidence": round(float(region.intensity_mean), 4),
             }
         )

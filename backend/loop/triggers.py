@@ -5,14 +5,25 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from backend.jobs.queue import DatabaseQueue
-from backend.orm import Annotation, Collection, Encoder, Image, Job, JobKind, JobStatus, ModelVersion
+from backend.orm import (
+    Annotation,
+    Collection,
+    Encoder,
+    Image,
+    Job,
+    JobKind,
+    JobStatus,
+    ModelVersion,
+)
 
 _OPEN = (JobStatus.queued.value, JobStatus.running.value)
 
 
 def _open_job(db: Session, collection_id: int, kind: JobKind) -> Job | None:
     return db.scalar(
-        select(Job).where(Job.collection_id == collection_id, Job.kind == kind.value, Job.status.in_(_OPEN)).limit(1)
+        select(Job)
+        .where(Job.collection_id == collection_id, Job.kind == kind.value, Job.status.in_(_OPEN))
+        .limit(1)
     )
 
 
@@ -20,18 +31,27 @@ def after_upload(db: Session, queue: DatabaseQueue, collection: Collection) -> J
     threshold = collection.auto_pretrain_min_images
     if threshold <= 0:
         return None
-    images = db.scalar(
-        select(func.count(Image.id)).where(Image.collection_id == collection.id, Image.holdout.is_(False))
-    ) or 0
+    images = (
+        db.scalar(
+            select(func.count(Image.id)).where(
+                Image.collection_id == collection.id, Image.holdout.is_(False)
+            )
+        )
+        or 0
+    )
     if images < threshold:
         return None
-    has_encoder = db.scalar(select(Encoder.id).where(Encoder.collection_id == collection.id).limit(1))
+    has_encoder = db.scalar(
+        select(Encoder.id).where(Encoder.collection_id == collection.id).limit(1)
+    )
     started = db.scalar(
-        select(Job.id).where(
+        select(Job.id)
+        .where(
             Job.collection_id == collection.id,
             Job.kind == JobKind.pretrain.value,
             Job.status.in_((*_OPEN, JobStatus.succeeded.value)),
-        ).limit(1)
+        )
+        .limit(1)
     )
     if has_encoder or started:
         return None
@@ -40,7 +60,9 @@ def after_upload(db: Session, queue: DatabaseQueue, collection: Collection) -> J
 
 def annotations_since_last_training(db: Session, collection_id: int) -> int:
     last = db.scalar(
-        select(func.max(Job.created_at)).where(Job.collection_id == collection_id, Job.kind == JobKind.train.value)
+        select(func.max(Job.created_at)).where(
+            Job.collection_id == collection_id, Job.kind == JobKind.train.value
+        )
     )
     query = (
         select(func.count(Annotation.id))
@@ -62,11 +84,15 @@ def after_annotation(db: Session, queue: DatabaseQueue, collection: Collection) 
     if _open_job(db, collection.id, JobKind.train) is not None:
         collection.retrain_pending = True
         return None
-    return queue.enqueue(db, collection.id, JobKind.train, {}, None, f"auto: {count} new annotations")
+    return queue.enqueue(
+        db, collection.id, JobKind.train, {}, None, f"auto: {count} new annotations"
+    )
 
 
 def after_pretraining(db: Session, queue: DatabaseQueue, collection: Collection) -> Job | None:
-    has_model = db.scalar(select(ModelVersion.id).where(ModelVersion.collection_id == collection.id).limit(1))
+    has_model = db.scalar(
+        select(ModelVersion.id).where(ModelVersion.collection_id == collection.id).limit(1)
+    )
     labeled = db.scalar(
         select(func.count(Annotation.id))
         .join(Image, Image.id == Annotation.image_id)
@@ -74,7 +100,9 @@ def after_pretraining(db: Session, queue: DatabaseQueue, collection: Collection)
     )
     if has_model or not labeled or _open_job(db, collection.id, JobKind.train) is not None:
         return None
-    return queue.enqueue(db, collection.id, JobKind.train, {"init": "ssl"}, None, "after pretraining")
+    return queue.enqueue(
+        db, collection.id, JobKind.train, {"init": "ssl"}, None, "after pretraining"
+    )
 
 
 def after_training(
@@ -82,9 +110,15 @@ def after_training(
 ) -> None:
     if promoted is not None:
         queue.enqueue(
-            db, collection.id, JobKind.predict, {"model_id": promoted.id}, None,
+            db,
+            collection.id,
+            JobKind.predict,
+            {"model_id": promoted.id},
+            None,
             f"version {promoted.version} activated",
         )
     if collection.retrain_pending:
         collection.retrain_pending = False
-        queue.enqueue(db, collection.id, JobKind.train, {}, None, "annotations saved during the last training")
+        queue.enqueue(
+            db, collection.id, JobKind.train, {}, None, "annotations saved during the last training"
+        )

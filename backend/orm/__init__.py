@@ -6,7 +6,14 @@ from backend.orm.annotations import Annotation, AnnotationSource
 from backend.orm.collections import Collection, CollectionKind
 from backend.orm.images import Image, ImageStatus
 from backend.orm.jobs import Job, JobKind, JobStatus
-from backend.orm.learning import Correction, Encoder, ImageLease, ModelStatus, ModelVersion, Prediction
+from backend.orm.learning import (
+    Correction,
+    Encoder,
+    ImageLease,
+    ModelStatus,
+    ModelVersion,
+    Prediction,
+)
 
 __all__ = [
     "Annotation",

@@ -38,7 +38,9 @@ class Encoder(Base):
 
 class ModelVersion(Base):
     __tablename__ = "model_versions"
-    __table_args__ = (UniqueConstraint("collection_id", "version", name="uq_model_versions_version"),)
+    __table_args__ = (
+        UniqueConstraint("collection_id", "version", name="uq_model_versions_version"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     collection_id: Mapped[int] = mapped_column(
@@ -47,7 +49,9 @@ class ModelVersion(Base):
     version: Mapped[int]
     status: Mapped[str] = mapped_column(String(16))
     init: Mapped[str] = mapped_column(String(16))  # ssl | previous | scratch
-    parent_id: Mapped[int | None] = mapped_column(ForeignKey("model_versions.id", ondelete="SET NULL"))
+    parent_id: Mapped[int | None] = mapped_column(
+        ForeignKey("model_versions.id", ondelete="SET NULL")
+    )
     encoder_id: Mapped[int | None] = mapped_column(ForeignKey("encoders.id", ondelete="SET NULL"))
     checkpoint_key: Mapped[str] = mapped_column(String(64))
     # Validation scores {dice, iou, object_f1} of this version, and of the version that was
@@ -112,6 +116,8 @@ class ImageLease(Base):
 
     __tablename__ = "image_leases"
 
-    image_id: Mapped[int] = mapped_column(ForeignKey("images.id", ondelete="CASCADE"), primary_key=True)
+    image_id: Mapped[int] = mapped_column(
+        ForeignKey("images.id", ondelete="CASCADE"), primary_key=True
+    )
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

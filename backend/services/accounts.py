@@ -67,17 +67,19 @@ def user_for_session(db: Session, secret: str) -> User | None:
     row = db.scalar(select(UserSession).where(UserSession.token_hash == secret_hash(secret)))
     if row is None:
         return None
-    expires = row.expires_at if row.expires_at.tzinfo else row.expires_at.replace(tzinfo=utcnow().tzinfo)
+    expires = (
+        row.expires_at if row.expires_at.tzinfo else row.expires_at.replace(tzinfo=utcnow().tzinfo)
+    )
     if expires < utcnow() or not row.user.is_active:
         return None
     return row.user
 
 
-def create_token(db: Session, user: User, name: str, secret: str | None = None) -> tuple[ApiToken, str]:
+def create_token(
+    db: Session, user: User, name: str, secret: str | None = None
+) -> tuple[ApiToken, str]:
     secret = secret or new_secret(TOKEN_PREFIX)
-    token = ApiToken(
-        user_id=user.id, name=name, token_hash=secret_hash(secret), prefix=secret[:8]
-    )
+    token = ApiToken(user_id=user.id, name=name, token_hash=secret_hash(secret), prefix=secret[:8])
     db.add(token)
     db.flush()
     return token, secret
@@ -102,7 +104,9 @@ def revoke_token(db: Session, user: User, token_id: int) -> ApiToken:
 
 
 def list_tokens(db: Session, user: User) -> list[ApiToken]:
-    return list(db.scalars(select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.id)))
+    return list(
+        db.scalars(select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.id))
+    )
 
 
 def ensure_admin(db: Session, username: str, password: str | None) -> tuple[User, str | None]:

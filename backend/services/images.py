@@ -49,7 +49,8 @@ def expand_archives(files: Iterable[IncomingFile], settings: Settings) -> list[I
             raise BadInput(f"{f.filename}: the file is empty; choose the image file again.")
         if len(f.data) > settings.max_file_bytes:
             raise PayloadTooLarge(
-                f"{f.filename}: {len(f.data)} bytes is over the {settings.max_file_bytes}-byte limit"
+                f"{f.filename}: {len(f.data)} bytes is over the "
+                f"{settings.max_file_bytes}-byte limit"
                 " per file (MASKLOOP_MAX_FILE_BYTES)."
             )
         if not is_zip(f.data):
@@ -68,7 +69,9 @@ def expand_archives(files: Iterable[IncomingFile], settings: Settings) -> list[I
         for name, data in members:
             out.append(IncomingFile(f"{PurePosixPath(f.filename).name}/{name}", data))
     if not out:
-        raise BadInput("No files were sent; send one or more images in the multipart field 'files'.")
+        raise BadInput(
+            "No files were sent; send one or more images in the multipart field 'files'."
+        )
     return out
 
 
@@ -176,7 +179,9 @@ def live_keys(db: Session, candidates: set[str]) -> set[str]:
 
 def delete_image(db: Session, store: BlobStore, image: Image) -> None:
     candidates = {image.sha256, image.display_key, image.thumbnail_key}
-    candidates.update(db.scalars(select(Annotation.mask_key).where(Annotation.image_id == image.id)))
+    candidates.update(
+        db.scalars(select(Annotation.mask_key).where(Annotation.image_id == image.id))
+    )
     db.delete(image)
     db.commit()
     # Blobs are shared by content; remove only those nothing else points at any more.

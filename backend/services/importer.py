@@ -75,8 +75,12 @@ def import_folder(
             with session_scope(factory) as db:
                 try:
                     [(image, duplicate)] = images.ingest(
-                        db, store, settings, collection,
-                        [images.IncomingFile(path.name, path.read_bytes())], admin,
+                        db,
+                        store,
+                        settings,
+                        collection,
+                        [images.IncomingFile(path.name, path.read_bytes())],
+                        admin,
                     )
                 except (DomainError, ValueError) as exc:
                     report.failed.append(getattr(exc, "detail", str(exc)))

@@ -30,18 +30,26 @@ def _check_params(db: Session, collection: Collection, body: JobCreate) -> dict[
             f"{', '.join(sorted(_ALLOWED[body.kind]))}."
         )
     if "method" in params and params["method"] not in PRETEXTS:
-        raise BadInput(f"unknown pretext {params['method']!r}; choose one of {', '.join(sorted(PRETEXTS))}.")
+        raise BadInput(
+            f"unknown pretext {params['method']!r}; choose one of {', '.join(sorted(PRETEXTS))}."
+        )
     if "encoder" in params and params["encoder"] not in ENCODERS:
-        raise BadInput(f"unknown encoder {params['encoder']!r}; choose one of {', '.join(sorted(ENCODERS))}.")
+        raise BadInput(
+            f"unknown encoder {params['encoder']!r}; choose one of {', '.join(sorted(ENCODERS))}."
+        )
     if body.kind == "pretrain":
         has_images = db.scalar(
-            select(Image.id).where(Image.collection_id == collection.id, Image.holdout.is_(False)).limit(1)
+            select(Image.id)
+            .where(Image.collection_id == collection.id, Image.holdout.is_(False))
+            .limit(1)
         )
         if not has_images:
             raise BadInput("the collection has no images to pretrain on; upload images first.")
     elif body.kind == "train":
         if not latest_annotations(db, collection.id):
-            raise BadInput("the collection has no labeled images to train on; annotate at least one.")
+            raise BadInput(
+                "the collection has no labeled images to train on; annotate at least one."
+            )
         try:
             resolve_init(db, collection.id, params.get("init"))  # type: ignore[arg-type]
         except ValueError as exc:
@@ -49,7 +57,9 @@ def _check_params(db: Session, collection: Collection, body: JobCreate) -> dict[
     elif "model_id" in params:
         model = db.get(ModelVersion, params["model_id"])
         if model is None or model.collection_id != collection.id:
-            raise BadInput(f"model {params['model_id']} is not a version of collection {collection.id}.")
+            raise BadInput(
+                f"model {params['model_id']} is not a version of collection {collection.id}."
+            )
     elif active_model(db, collection.id) is None:
         raise BadInput("there is no active model version to predict with; train one first.")
     return params

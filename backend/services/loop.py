@@ -40,17 +40,25 @@ def next_image(
     model = active_model(db, collection.id)
     strategy = strategy or (Strategy.uncertainty if model else Strategy.sequential)
     now = utcnow()
-    for attempt in range(3):
+    for _attempt in range(3):
         leases = {
             lease.image_id: lease
             for lease in db.scalars(
-                select(ImageLease).join(Image, Image.id == ImageLease.image_id).where(
-                    Image.collection_id == collection.id
-                )
+                select(ImageLease)
+                .join(Image, Image.id == ImageLease.image_id)
+                .where(Image.collection_id == collection.id)
             )
         }
-        taken = {i for i, lease in leases.items() if lease.user_id != user.id and _aware(lease.expires_at) > now}
-        mine = [i for i, lease in leases.items() if lease.user_id == user.id and _aware(lease.expires_at) > now]
+        taken = {
+            i
+            for i, lease in leases.items()
+            if lease.user_id != user.id and _aware(lease.expires_at) > now
+        }
+        mine = [
+            i
+            for i, lease in leases.items()
+            if lease.user_id == user.id and _aware(lease.expires_at) > now
+        ]
         rows = db.scalars(
             select(Image).where(
                 Image.collection_id == collection.id,
@@ -60,31 +68,46 @@ def next_image(
         ).all()
         open_images = {i.id: i for i in rows if i.id not in taken}
         if not open_images:
-            raise NotFound("No image is left to annotate in this collection (all labeled or reserved).")
+            raise NotFound(
+                "No image is left to annotate in this collection (all labeled or reserved)."
+            )
         predictions: dict[int, Prediction] = {}
         seen: list[list[float]] = []
         if model is not None:
             for p in db.scalars(select(Prediction).where(Prediction.model_id == model.id)):
                 predictions[p.image_id] = p
-            labeled_ids = set(db.scalars(select(Image.id).where(
-                Image.collection_id == collection.id, Image.status == ImageStatus.labeled.value)))
+            labeled_ids = set(
+                db.scalars(
+                    select(Image.id).where(
+                        Image.collection_id == collection.id,
+                        Image.status == ImageStatus.labeled.value,
+                    )
+                )
+            )
             seen = [
-                p.embedding for i, p in predictions.items()
+                p.embedding
+                for i, p in predictions.items()
                 if p.embedding and (i in labeled_ids or i in taken)
             ]
         candidates = [
             Candidate(
                 image_id=i,
                 uncertainty=predictions[i].uncertainty if i in predictions else None,
-                embedding=np.asarray(predictions[i].embedding) if i in predictions and predictions[i].embedding else None,
+                embedding=np.asarray(predictions[i].embedding)
+                if i in predictions and predictions[i].embedding
+                else None,
             )
             for i in open_images
         ]
         # Re-serve what this annotator already holds before handing out something new, so a
         # reload does not leave reserved images behind.
         held = [c for c in candidates if c.image_id in mine]
-        picked = choose(held or candidates, strategy, np.asarray(seen) if seen else None,
-                        seed=hash((user.id, now.timestamp())) & 0xFFFF)
+        picked = choose(
+            held or candidates,
+            strategy,
+            np.asarray(seen) if seen else None,
+            seed=hash((user.id, now.timestamp())) & 0xFFFF,
+        )
         assert picked is not None
         expires = now + timedelta(minutes=lease_minutes)
         try:
@@ -94,7 +117,13 @@ def next_image(
         except IntegrityError:
             db.rollback()  # someone else reserved it in the same instant; choose again
             continue
-        return open_images[picked.image_id], strategy, picked.uncertainty, model.id if model else None, expires
+        return (
+            open_images[picked.image_id],
+            strategy,
+            picked.uncertainty,
+            model.id if model else None,
+            expires,
+        )
     raise NotFound("Could not reserve an image; try again.")
 
 
@@ -117,7 +146,9 @@ def proposal_for(db: Session, store: BlobStore, model: ModelVersion, image: Imag
     return proposal_labels(store, store_prediction(db, store, model, image))
 
 
-def correction_row(collection: Collection, model: ModelVersion, proposal: np.ndarray, final: np.ndarray) -> Correction:
+def correction_row(
+    collection: Collection, model: ModelVersion, proposal: np.ndarray, final: np.ndarray
+) -> Correction:
     stats = compare(proposal, final, collection.kind)
     return Correction(
         model_id=model.id,
@@ -146,7 +177,9 @@ def update_settings(db: Session, collection: Collection, body: LoopSettingsUpdat
 def stats(db: Session, collection: Collection) -> StatsPublic:
     rows = []
     versions = db.scalars(
-        select(ModelVersion).where(ModelVersion.collection_id == collection.id).order_by(ModelVersion.version)
+        select(ModelVersion)
+        .where(ModelVersion.collection_id == collection.id)
+        .order_by(ModelVersion.version)
     ).all()
     for model in versions:
         agg = db.execute(
@@ -181,10 +214,20 @@ def stats(db: Session, collection: Collection) -> StatsPublic:
                 mean_seconds_spent=None if agg[6] is None else round(float(agg[6]), 2),
             )
         )
-    labeled = db.scalar(select(func.count(Image.id)).where(
-        Image.collection_id == collection.id, Image.status == ImageStatus.labeled.value)) or 0
-    annotations = db.scalar(
-        select(func.count(Annotation.id)).join(Image, Image.id == Annotation.image_id).where(
-            Image.collection_id == collection.id)
-    ) or 0
+    labeled = (
+        db.scalar(
+            select(func.count(Image.id)).where(
+                Image.collection_id == collection.id, Image.status == ImageStatus.labeled.value
+            )
+        )
+        or 0
+    )
+    annotations = (
+        db.scalar(
+            select(func.count(Annotation.id))
+            .join(Image, Image.id == Annotation.image_id)
+            .where(Image.collection_id == collection.id)
+        )
+        or 0
+    )
     return StatsPublic(data=rows, count=len(rows), labeled_images=labeled, annotations=annotations)

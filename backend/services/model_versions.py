@@ -27,7 +27,9 @@ def list_models(db: Session, collection_id: int) -> list[ModelVersion]:
     )
 
 
-def activate(db: Session, model: ModelVersion, user: User, collection_id: int | None) -> ModelVersion:
+def activate(
+    db: Session, model: ModelVersion, user: User, collection_id: int | None
+) -> ModelVersion:
     if collection_id is not None and collection_id != model.collection_id:
         raise BadInput(
             f"model {model.id} belongs to collection {model.collection_id}, not {collection_id}; "
@@ -45,11 +47,17 @@ def activate(db: Session, model: ModelVersion, user: User, collection_id: int | 
         model.activated_at = utcnow()
         model.reason = (model.reason or "") + f"; activated by {user.username}"
         db.flush()
-    cached = db.scalar(select(func.count(Prediction.id)).where(Prediction.model_id == model.id)) or 0
+    cached = (
+        db.scalar(select(func.count(Prediction.id)).where(Prediction.model_id == model.id)) or 0
+    )
     mark_proposed(db, model)
     if not cached:
         DatabaseQueue().enqueue(
-            db, model.collection_id, JobKind.predict, {"model_id": model.id}, user.id,
+            db,
+            model.collection_id,
+            JobKind.predict,
+            {"model_id": model.id},
+            user.id,
             f"version {model.version} activated by {user.username}",
         )
     db.commit()

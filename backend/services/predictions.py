@@ -29,7 +29,9 @@ def model_for(db: Session, image: Image, model_id: int | None) -> ModelVersion:
     return model
 
 
-def prediction_for(db: Session, store: BlobStore, image: Image, model_id: int | None) -> tuple[ModelVersion, Prediction]:
+def prediction_for(
+    db: Session, store: BlobStore, image: Image, model_id: int | None
+) -> tuple[ModelVersion, Prediction]:
     model = model_for(db, image, model_id)
     row = cached(db, model.id, image.id)
     if row is None:

@@ -23,7 +23,9 @@ def env(tmp_path: Path, database_url: str) -> dict[str, str]:
     }
 
 
-def run(env: dict[str, str], *args: str, input: str | None = None) -> subprocess.CompletedProcess[str]:
+def run(
+    env: dict[str, str], *args: str, input: str | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [str(MASKLOOP), *args], env=env, capture_output=True, text=True, timeout=120, input=input
     )

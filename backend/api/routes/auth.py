@@ -9,7 +9,9 @@ router = APIRouter(tags=["auth"])
 
 
 @router.post("/auth/login")
-def login(body: LoginRequest, response: Response, db: SessionDep, settings: SettingsDep) -> UserPublic:
+def login(
+    body: LoginRequest, response: Response, db: SessionDep, settings: SettingsDep
+) -> UserPublic:
     user = accounts.authenticate(db, body.username, body.password)
     secret = accounts.open_session(db, user, settings.session_hours)
     # Commit before answering: the client may use the cookie the moment it arrives.

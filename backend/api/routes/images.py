@@ -64,7 +64,9 @@ def delete_image(image_id: int, db: SessionDep, store: StorageDep, _admin: Admin
 
 
 @router.patch("/{image_id}")
-def update_image(image_id: int, body: ImageUpdate, db: SessionDep, _admin: AdminUser) -> ImagePublic:
+def update_image(
+    image_id: int, body: ImageUpdate, db: SessionDep, _admin: AdminUser
+) -> ImagePublic:
     """Mark an image as held out: never trained on, never in the pretraining pool."""
     image = service.get_image(db, image_id)
     image.holdout = body.holdout
@@ -91,8 +93,13 @@ def get_prediction(
     collection = db.get(Collection, image.collection_id)
     kind = collection.kind if collection else "instance"
     body = PredictionPublic(
-        image_id=image.id, model_id=version.id, model_version=version.version, kind=kind,
-        width=image.width, height=image.height, uncertainty=row.uncertainty,
+        image_id=image.id,
+        model_id=version.id,
+        model_version=version.version,
+        kind=kind,
+        width=image.width,
+        height=image.height,
+        uncertainty=row.uncertainty,
         objects=objects_json(labels, confidence, kind),
     )
     return Response(body.model_dump_json(), media_type="application/json", headers=headers)
@@ -109,5 +116,8 @@ def get_confidence(
     image = service.get_image(db, image_id)
     version, row = predictions.prediction_for(db, store, image, model)
     return blob_response(
-        store.get(row.confidence_key), "image/png", row.confidence_key, **{"X-Model-Id": str(version.id)}
+        store.get(row.confidence_key),
+        "image/png",
+        row.confidence_key,
+        **{"X-Model-Id": str(version.id)},
     )

@@ -49,7 +49,9 @@ def cancel_job(job_id: int, db: SessionDep, _admin: AdminUser) -> JobPublic:
 
 
 @router.get("/jobs/{job_id}/events")
-def job_events(job_id: int, request: Request, db: SessionDep, _user: ViewerUser) -> StreamingResponse:
+def job_events(
+    job_id: int, request: Request, db: SessionDep, _user: ViewerUser
+) -> StreamingResponse:
     """Server-Sent Events: ``progress`` whenever the job row changes, then ``end``."""
     service.get_job(db, job_id)
     factory = request.app.state.session_factory

@@ -18,7 +18,9 @@ def next_image(
     db: SessionDep,
     settings: SettingsDep,
     user: AnnotatorUser,
-    strategy: Annotated[Strategy | None, Query(description="default: uncertainty once a model exists")] = None,
+    strategy: Annotated[
+        Strategy | None, Query(description="default: uncertainty once a model exists")
+    ] = None,
 ) -> NextImage:
     collection = collection_service.get_collection(db, collection_id)
     image, used, uncertainty, model_id, expires = service.next_image(

@@ -11,7 +11,9 @@ router = APIRouter(prefix="/tokens", tags=["tokens"])
 def create_token(body: TokenCreate, db: SessionDep, user: CurrentUser) -> TokenCreated:
     token, secret = accounts.create_token(db, user, body.name)
     db.commit()
-    return TokenCreated.model_validate({**TokenPublic.model_validate(token).model_dump(), "token": secret})
+    return TokenCreated.model_validate(
+        {**TokenPublic.model_validate(token).model_dump(), "token": secret}
+    )
 
 
 @router.get("")

@@ -17,7 +17,9 @@ def run(ctx: JobContext, job_id: int) -> str:
         params = dict(job.params)
         images = list(
             db.scalars(
-                select(Image).where(Image.collection_id == job.collection_id, Image.holdout.is_(False))
+                select(Image).where(
+                    Image.collection_id == job.collection_id, Image.holdout.is_(False)
+                )
             )
         )
         collection_id = job.collection_id
@@ -29,11 +31,15 @@ def run(ctx: JobContext, job_id: int) -> str:
         method=params.get("method", PretrainConfig.method),
         in_channels=in_channels_for(images),
         steps=params.get("steps"),
-        minutes=params.get("minutes") or (None if params.get("steps") else ctx.settings.pretrain_minutes),
+        minutes=params.get("minutes")
+        or (None if params.get("steps") else ctx.settings.pretrain_minutes),
         device=ctx.settings.device,
         **({"lr": params["lr"]} if "lr" in params else {}),
     )
-    ctx.reporter.log(f"pretraining: {config.method}, budget {config.steps or '-'} steps / {config.minutes or '-'} min")
+    ctx.reporter.log(
+        f"pretraining: {config.method}, "
+        f"budget {config.steps or '-'} steps / {config.minutes or '-'} min"
+    )
     checkpoint = pretrain(
         arrays, config, on_progress=ctx.progress_callback(), should_stop=ctx.reporter.should_stop
     )

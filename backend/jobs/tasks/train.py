@@ -8,7 +8,14 @@ from sqlalchemy import func, select
 
 from backend.jobs.context import JobContext
 from backend.loop import triggers
-from backend.loop.data import Labeled, image_array, in_channels_for, latest_annotations, mask_array, split_validation
+from backend.loop.data import (
+    Labeled,
+    image_array,
+    in_channels_for,
+    latest_annotations,
+    mask_array,
+    split_validation,
+)
 from backend.loop.promotion import decide, score
 from backend.loop.proposals import load_checkpoint
 from backend.orm import Collection, Encoder, Job, ModelStatus, ModelVersion
@@ -29,17 +36,26 @@ class Plan:
     params: dict
 
 
-def resolve_init(db, collection_id: int, wanted: str | None) -> tuple[str, str | None, int | None, int | None]:  # type: ignore[no-untyped-def]
-    """(init, checkpoint key, parent model id, encoder id). Default: previous, else ssl, else scratch."""
+def resolve_init(
+    db, collection_id: int, wanted: str | None
+) -> tuple[str, str | None, int | None, int | None]:  # type: ignore[no-untyped-def]
+    """(init, checkpoint key, parent model id, encoder id).
+
+    Default: previous, else ssl, else scratch."""
     active = active_model(db, collection_id)
     encoder = db.scalar(
-        select(Encoder).where(Encoder.collection_id == collection_id).order_by(Encoder.id.desc()).limit(1)
+        select(Encoder)
+        .where(Encoder.collection_id == collection_id)
+        .order_by(Encoder.id.desc())
+        .limit(1)
     )
     if wanted is None:
         wanted = "previous" if active else "ssl" if encoder else "scratch"
     if wanted == "previous":
         if active is None:
-            raise ValueError("init 'previous' needs an active model version; use 'ssl' or 'scratch'")
+            raise ValueError(
+                "init 'previous' needs an active model version; use 'ssl' or 'scratch'"
+            )
         return "previous", active.checkpoint_key, active.id, active.encoder_id
     if wanted == "ssl":
         if encoder is None:
@@ -65,14 +81,25 @@ def _plan(ctx: JobContext, job_id: int) -> Plan:
         assert collection is not None
         labeled = latest_annotations(db, collection.id)
         if not labeled:
-            raise ValueError("the collection has no labeled images to train on; annotate some first")
+            raise ValueError(
+                "the collection has no labeled images to train on; annotate some first"
+            )
         train, val = split_validation(labeled, collection.id)
         init, key, parent, encoder = resolve_init(db, collection.id, job.params.get("init"))
         active = active_model(db, collection.id)
         db.expunge_all()
-        return Plan(collection, train, val, init, key, parent, encoder,
-                    active.id if active else None, active.checkpoint_key if active else None,
-                    dict(job.params))
+        return Plan(
+            collection,
+            train,
+            val,
+            init,
+            key,
+            parent,
+            encoder,
+            active.id if active else None,
+            active.checkpoint_key if active else None,
+            dict(job.params),
+        )
 
 
 def _arrays(ctx: JobContext, items: list[Labeled]) -> tuple[list[np.ndarray], list[np.ndarray]]:
@@ -97,7 +124,9 @@ def run(ctx: JobContext, job_id: int) -> str:
         kind=collection.kind,  # type: ignore[arg-type]
         num_classes=collection.num_classes,
         in_channels=in_channels_for([i.image for i in plan.train + plan.val]),
-        encoder=str(init.config.get("encoder", "small")) if init is not None else params.get("encoder", "small"),
+        encoder=str(init.config.get("encoder", "small"))
+        if init is not None
+        else params.get("encoder", "small"),
         epochs=params.get("epochs"),
         steps=params.get("steps"),
         minutes=params.get("minutes")
@@ -121,23 +150,37 @@ def run(ctx: JobContext, job_id: int) -> str:
         return "cancelled"
     # Score the candidate and the active version the same way, on the same images.
     ctx.reporter.log("scoring on the validation images")
-    candidate_metrics = score(checkpoint, val_images, val_masks, collection.kind, collection.num_classes)
+    candidate_metrics = score(
+        checkpoint, val_images, val_masks, collection.kind, collection.num_classes
+    )
     baseline = None
     if plan.active_key is not None and plan.val:
         active_checkpoint = load_checkpoint(ctx.store, plan.active_key)
-        baseline = score(active_checkpoint, val_images, val_masks, collection.kind, collection.num_classes)
+        baseline = score(
+            active_checkpoint, val_images, val_masks, collection.kind, collection.num_classes
+        )
     ctx.reporter.update(1.0, 0.0, {}, 0)
-    promote, reason = decide(candidate_metrics, baseline, plan.active_id is not None, collection.kind)
+    promote, reason = decide(
+        candidate_metrics, baseline, plan.active_id is not None, collection.kind
+    )
     key = ctx.save_checkpoint(checkpoint)
-    _register(ctx, job_id, plan, key, checkpoint.config, candidate_metrics, baseline, promote, reason)
+    _register(
+        ctx, job_id, plan, key, checkpoint.config, candidate_metrics, baseline, promote, reason
+    )
     return "succeeded"
 
 
 def _register(ctx, job_id, plan, key, config, metrics, baseline, promote, reason) -> None:  # type: ignore[no-untyped-def]
     with ctx.factory() as db:
         collection = db.get(Collection, plan.collection.id)
-        number = (db.scalar(select(func.max(ModelVersion.version)).where(
-            ModelVersion.collection_id == collection.id)) or 0) + 1
+        number = (
+            db.scalar(
+                select(func.max(ModelVersion.version)).where(
+                    ModelVersion.collection_id == collection.id
+                )
+            )
+            or 0
+        ) + 1
         version = ModelVersion(
             collection_id=collection.id,
             version=number,
@@ -158,10 +201,12 @@ def _register(ctx, job_id, plan, key, config, metrics, baseline, promote, reason
             activated_at=utcnow() if promote else None,
         )
         if promote:
-            for old in db.scalars(select(ModelVersion).where(
-                ModelVersion.collection_id == collection.id,
-                ModelVersion.status == ModelStatus.active.value,
-            )):
+            for old in db.scalars(
+                select(ModelVersion).where(
+                    ModelVersion.collection_id == collection.id,
+                    ModelVersion.status == ModelStatus.active.value,
+                )
+            ):
                 old.status = ModelStatus.archived.value
         db.add(version)
         db.flush()

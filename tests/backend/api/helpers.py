@@ -9,8 +9,14 @@ from backend.config import Settings
 from tests.backend.factories import gradient, png_bytes
 
 
-def make_collection(admin: httpx.Client, name: str = "nuclei", kind: str = "instance", classes: int = 1) -> dict:
-    body = {"name": name, "kind": kind, "classes": [{"name": f"c{i + 1}", "color": "#00ff00"} for i in range(classes)]}
+def make_collection(
+    admin: httpx.Client, name: str = "nuclei", kind: str = "instance", classes: int = 1
+) -> dict:
+    body = {
+        "name": name,
+        "kind": kind,
+        "classes": [{"name": f"c{i + 1}", "color": "#00ff00"} for i in range(classes)],
+    }
     r = admin.post("/api/v1/collections", json=body)
     assert r.status_code == 201, r.text
     return r.json()
@@ -23,7 +29,9 @@ def upload(admin: httpx.Client, collection_id: int, *files: tuple[str, bytes]) -
     )
 
 
-def make_image(admin: httpx.Client, collection_id: int, seed: int = 0, h: int = 48, w: int = 64) -> dict:
+def make_image(
+    admin: httpx.Client, collection_id: int, seed: int = 0, h: int = 48, w: int = 64
+) -> dict:
     r = upload(admin, collection_id, (f"img{seed}.png", png_bytes(gradient(h, w, seed=seed))))
     assert r.status_code == 201, r.text
     return r.json()["data"][0]
@@ -38,7 +46,7 @@ def put_mask(client: httpx.Client, image_id: int, data: bytes, **fields: str) ->
 
 
 def snapshot(settings: Settings) -> tuple[dict[str, int], list[str]]:
-    """Row counts per table and the list of blob files: what "nothing changed" is checked against."""
+    """Row counts per table and the blob files: what "nothing changed" is checked against."""
     engine = create_engine(settings.database_url)
     counts = {}
     with engine.connect() as conn:

@@ -57,7 +57,9 @@ def test_tiff_mask_is_accepted(admin: httpx.Client) -> None:
         files={"mask": ("m.tif", tiff_bytes(labels), "image/tiff")},
     )
     assert r.status_code == 200, r.text
-    assert np.array_equal(decode_png(admin.get(f"/api/v1/images/{image['id']}/annotation").content), labels)
+    assert np.array_equal(
+        decode_png(admin.get(f"/api/v1/images/{image['id']}/annotation").content), labels
+    )
 
 
 def test_semantic_mask_with_valid_classes_is_accepted(admin: httpx.Client) -> None:
@@ -85,4 +87,7 @@ def test_get_annotation_before_any_save_is_404(admin: httpx.Client) -> None:
 def test_unknown_version_is_404(admin: httpx.Client) -> None:
     image = make_image(admin, make_collection(admin)["id"])
     put_mask(admin, image["id"], png_bytes(label_image()))
-    assert admin.get(f"/api/v1/images/{image['id']}/annotation", params={"version": 5}).status_code == 404
+    assert (
+        admin.get(f"/api/v1/images/{image['id']}/annotation", params={"version": 5}).status_code
+        == 404
+    )

@@ -87,7 +87,9 @@ def test_token_with_empty_name_is_422(admin: httpx.Client) -> None:
 
 
 def test_create_user_then_login(admin: httpx.Client, client: httpx.Client) -> None:
-    r = admin.post("/api/v1/users", json={"username": "ann", "password": "password-1", "role": "annotator"})
+    r = admin.post(
+        "/api/v1/users", json={"username": "ann", "password": "password-1", "role": "annotator"}
+    )
     assert r.status_code == 201
     assert "password" not in r.text
     login = client.post("/api/v1/auth/login", json={"username": "ann", "password": "password-1"})
@@ -103,7 +105,9 @@ def test_create_duplicate_user_is_409(admin: httpx.Client) -> None:
 
 
 def test_create_user_with_unknown_role_is_422(admin: httpx.Client) -> None:
-    r = admin.post("/api/v1/users", json={"username": "x", "password": "password-1", "role": "boss"})
+    r = admin.post(
+        "/api/v1/users", json={"username": "x", "password": "password-1", "role": "boss"}
+    )
     assert r.status_code == 422
 
 

@@ -19,10 +19,17 @@ def _png_claiming(width: int, height: int) -> bytes:
     """A PNG whose header claims a huge size; its pixel data is tiny (a decompression bomb)."""
 
     def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        return (
+            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        )
 
     header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(b"\0" * 64))
+        + chunk(b"IEND", b"")
+    )
 
 
 def _gif() -> bytes:
@@ -40,25 +47,45 @@ BAD_UPLOADS = {
     "decompression bomb": (("bomb.png", _png_claiming(100_000, 100_000)), 413, ""),
     "unsupported gif": (("anim.gif", _gif()), 415, ""),
     "z-stack tiff": (
-        ("stack.tif", tiff_bytes(np.zeros((5, 16, 16), np.uint16), imagej=True, metadata={"axes": "ZYX"})),
+        (
+            "stack.tif",
+            tiff_bytes(np.zeros((5, 16, 16), np.uint16), imagej=True, metadata={"axes": "ZYX"}),
+        ),
         422,
         "not supported",
     ),
     "time series tiff": (
-        ("movie.tif", tiff_bytes(np.zeros((4, 16, 16), np.uint16), imagej=True, metadata={"axes": "TYX"})),
+        (
+            "movie.tif",
+            tiff_bytes(np.zeros((4, 16, 16), np.uint16), imagej=True, metadata={"axes": "TYX"}),
+        ),
         422,
         "not supported",
     ),
-    "zip with ../ member": (("evil.zip", zip_bytes({"../escape.png": png_bytes(gradient())})), 422, ""),
-    "zip with absolute member": (("abs.zip", zip_bytes({"/etc/x.png": png_bytes(gradient())})), 422, ""),
-    "nested zip": (("nest.zip", zip_bytes({"inner.zip": zip_bytes({"a.png": png_bytes(gradient())})})), 422, ""),
+    "zip with ../ member": (
+        ("evil.zip", zip_bytes({"../escape.png": png_bytes(gradient())})),
+        422,
+        "",
+    ),
+    "zip with absolute member": (
+        ("abs.zip", zip_bytes({"/etc/x.png": png_bytes(gradient())})),
+        422,
+        "",
+    ),
+    "nested zip": (
+        ("nest.zip", zip_bytes({"inner.zip": zip_bytes({"a.png": png_bytes(gradient())})})),
+        422,
+        "",
+    ),
     "zip bomb": (("bomb.zip", zip_bytes({"zeros.png": b"\0" * (20 << 20)})), 422, ""),
     "corrupt zip": (("bad.zip", zip_bytes({"a.png": png_bytes(gradient())})[:-30]), 422, ""),
 }
 
 
 @pytest.mark.parametrize("case", list(BAD_UPLOADS))
-def test_bad_upload_is_4xx_and_changes_nothing(case: str, admin: httpx.Client, settings: Settings) -> None:
+def test_bad_upload_is_4xx_and_changes_nothing(
+    case: str, admin: httpx.Client, settings: Settings
+) -> None:
     (name, data), status, words = BAD_UPLOADS[case]
     collection = make_collection(admin)
     make_image(admin, collection["id"], seed=99)
@@ -130,7 +157,9 @@ BAD_MASKS = {
 
 
 @pytest.mark.parametrize("case", list(BAD_MASKS))
-def test_bad_mask_is_422_and_changes_nothing(case: str, admin: httpx.Client, settings: Settings) -> None:
+def test_bad_mask_is_422_and_changes_nothing(
+    case: str, admin: httpx.Client, settings: Settings
+) -> None:
     data, words = BAD_MASKS[case]
     image = make_image(admin, make_collection(admin, kind="semantic", classes=2)["id"])
     put_mask(admin, image["id"], png_bytes(np.zeros((48, 64), np.uint8)))
@@ -155,7 +184,9 @@ def test_bad_mask_is_422_and_changes_nothing(case: str, admin: httpx.Client, set
         {"object_classes": json.dumps({"1": 5})},
     ],
 )
-def test_bad_annotation_fields_are_422(fields: dict[str, str], admin: httpx.Client, settings: Settings) -> None:
+def test_bad_annotation_fields_are_422(
+    fields: dict[str, str], admin: httpx.Client, settings: Settings
+) -> None:
     image = make_image(admin, make_collection(admin)["id"])
     before = snapshot(settings)
     r = put_mask(admin, image["id"], png_bytes(label_image()), **fields)
@@ -168,5 +199,7 @@ def test_mask_for_unknown_image_is_404(admin: httpx.Client) -> None:
 
 
 def test_malformed_json_body_is_422(admin: httpx.Client) -> None:
-    r = admin.post("/api/v1/collections", content=b"{nope", headers={"content-type": "application/json"})
+    r = admin.post(
+        "/api/v1/collections", content=b"{nope", headers={"content-type": "application/json"}
+    )
     assert r.status_code == 422

@@ -24,7 +24,11 @@ def test_upload_png_records_metadata(admin: httpx.Client) -> None:
     assert body["count"] == 1
     image = body["data"][0]
     assert {k: image[k] for k in ("filename", "width", "height", "channels", "dtype")} == {
-        "filename": "a.png", "width": 64, "height": 48, "channels": 1, "dtype": "uint8",
+        "filename": "a.png",
+        "width": 64,
+        "height": 48,
+        "channels": 1,
+        "dtype": "uint8",
     }
     assert image["status"] == "unlabeled" and image["duplicate"] is False
 
@@ -64,7 +68,9 @@ def test_upload_zip_adds_every_member(admin: httpx.Client) -> None:
     assert admin.get(f"/api/v1/collections/{collection['id']}/images").json()["count"] == 3
 
 
-def test_upload_same_bytes_twice_returns_existing_image(admin: httpx.Client, settings: Settings) -> None:
+def test_upload_same_bytes_twice_returns_existing_image(
+    admin: httpx.Client, settings: Settings
+) -> None:
     collection = make_collection(admin)
     data = png_bytes(gradient())
     first = upload(admin, collection["id"], ("a.png", data)).json()["data"][0]
@@ -116,7 +122,9 @@ def test_list_images_with_unknown_status_is_422(admin: httpx.Client) -> None:
     assert r.status_code == 422
 
 
-def test_delete_image_removes_row_and_unshared_blobs(admin: httpx.Client, settings: Settings) -> None:
+def test_delete_image_removes_row_and_unshared_blobs(
+    admin: httpx.Client, settings: Settings
+) -> None:
     collection = make_collection(admin)
     before = snapshot(settings)
     image = make_image(admin, collection["id"])

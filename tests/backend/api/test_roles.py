@@ -18,15 +18,35 @@ ROWS: list[tuple[str, str, str, dict[str, int]]] = [
     ("POST", "/api/v1/collections", "collection", {"viewer": 403, "annotator": 403, "admin": 201}),
     ("GET", "/api/v1/collections", "", {"viewer": 200, "annotator": 200, "admin": 200}),
     ("GET", "/api/v1/collections/{cid}", "", {"viewer": 200, "annotator": 200, "admin": 200}),
-    ("POST", "/api/v1/collections/{cid}/images", "image", {"viewer": 403, "annotator": 403, "admin": 201}),
-    ("GET", "/api/v1/collections/{cid}/images", "", {"viewer": 200, "annotator": 200, "admin": 200}),
+    (
+        "POST",
+        "/api/v1/collections/{cid}/images",
+        "image",
+        {"viewer": 403, "annotator": 403, "admin": 201},
+    ),
+    (
+        "GET",
+        "/api/v1/collections/{cid}/images",
+        "",
+        {"viewer": 200, "annotator": 200, "admin": 200},
+    ),
     ("GET", "/api/v1/images/{iid}", "", {"viewer": 200, "annotator": 200, "admin": 200}),
     ("GET", "/api/v1/images/{iid}/file", "", {"viewer": 200, "annotator": 200, "admin": 200}),
     ("GET", "/api/v1/images/{iid}/render", "", {"viewer": 200, "annotator": 200, "admin": 200}),
     ("GET", "/api/v1/images/{iid}/thumbnail", "", {"viewer": 200, "annotator": 200, "admin": 200}),
-    ("PUT", "/api/v1/images/{iid}/annotation", "mask", {"viewer": 403, "annotator": 200, "admin": 200}),
+    (
+        "PUT",
+        "/api/v1/images/{iid}/annotation",
+        "mask",
+        {"viewer": 403, "annotator": 200, "admin": 200},
+    ),
     ("GET", "/api/v1/images/{iid}/annotation", "", {"viewer": 200, "annotator": 200, "admin": 200}),
-    ("GET", "/api/v1/images/{iid}/annotation/versions", "", {"viewer": 200, "annotator": 200, "admin": 200}),
+    (
+        "GET",
+        "/api/v1/images/{iid}/annotation/versions",
+        "",
+        {"viewer": 200, "annotator": 200, "admin": 200},
+    ),
     ("DELETE", "/api/v1/images/{iid}", "", {"viewer": 403, "annotator": 403, "admin": 200}),
 ]
 
@@ -35,11 +55,15 @@ def _call(http: httpx.Client, method: str, path: str, body: str, n: int) -> http
     if body == "token":
         return http.post(path, json={"name": "t"})
     if body == "user":
-        return http.post(path, json={"username": f"made{n}", "password": "password-1", "role": "viewer"})
+        return http.post(
+            path, json={"username": f"made{n}", "password": "password-1", "role": "viewer"}
+        )
     if body == "collection":
         return http.post(path, json={"name": f"col{n}", "kind": "instance", "classes": []})
     if body == "image":
-        return http.post(path, files={"files": ("x.png", png_bytes(gradient(seed=100 + n)), "image/png")})
+        return http.post(
+            path, files={"files": ("x.png", png_bytes(gradient(seed=100 + n)), "image/png")}
+        )
     if body == "mask":
         return http.put(path, files={"mask": ("m.png", png_bytes(label_image()), "image/png")})
     return http.request(method, path)
@@ -57,7 +81,9 @@ def test_each_endpoint_answers_role_as_specified(
     elif role == "revoked":
         token = admin.post("/api/v1/tokens", json={"name": "gone"}).json()
         admin.delete(f"/api/v1/tokens/{token['id']}")
-        http = httpx.Client(base_url=str(client.base_url), headers={"Authorization": f"Bearer {token['token']}"})
+        http = httpx.Client(
+            base_url=str(client.base_url), headers={"Authorization": f"Bearer {token['token']}"}
+        )
     else:
         http = user_client(role)
     wrong = []

@@ -46,7 +46,12 @@ def start_worker(settings: Settings) -> Iterator[Callable[..., WorkerProcess]]:
         worker.stop()
 
 
-def wait_job(http: httpx.Client, job_id: int, timeout: float = 240, until: tuple[str, ...] = ("succeeded", "failed", "cancelled")) -> dict:
+def wait_job(
+    http: httpx.Client,
+    job_id: int,
+    timeout: float = 240,
+    until: tuple[str, ...] = ("succeeded", "failed", "cancelled"),
+) -> dict:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         job = http.get(f"/api/v1/jobs/{job_id}").json()

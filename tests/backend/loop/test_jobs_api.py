@@ -13,7 +13,10 @@ from tests.backend.loop.data import label_of, upload_discs
 @pytest.fixture
 def collection(admin: httpx.Client) -> dict:
     made = make_collection(admin, "jobs")
-    admin.patch(f"/api/v1/collections/{made['id']}/settings", json={"retrain_every": 0, "auto_pretrain_min_images": 0})
+    admin.patch(
+        f"/api/v1/collections/{made['id']}/settings",
+        json={"retrain_every": 0, "auto_pretrain_min_images": 0},
+    )
     return made
 
 
@@ -83,7 +86,9 @@ def test_job_for_unknown_collection_is_404(admin: httpx.Client) -> None:
 
 def test_queued_job_is_listed_and_cancelled(admin: httpx.Client, collection: dict) -> None:
     upload_discs(admin, collection["id"], range(2))
-    job = _start(admin, collection["id"], {"kind": "pretrain", "params": {"steps": 5, "method": "denoise"}})
+    job = _start(
+        admin, collection["id"], {"kind": "pretrain", "params": {"steps": 5, "method": "denoise"}}
+    )
     assert job.status_code == 201
     body = job.json()
     assert body["status"] == "queued" and body["params"] == {"steps": 5, "method": "denoise"}
@@ -113,7 +118,12 @@ def test_only_admins_start_and_cancel_jobs(
     assert other.get(f"/api/v1/jobs/{job['id']}").status_code == 200
     assert other.get(f"/api/v1/collections/{collection['id']}/jobs").status_code == 200
     assert other.get(f"/api/v1/collections/{collection['id']}/settings").status_code == 403
-    assert other.patch(f"/api/v1/collections/{collection['id']}/settings", json={"retrain_every": 1}).status_code == 403
+    assert (
+        other.patch(
+            f"/api/v1/collections/{collection['id']}/settings", json={"retrain_every": 1}
+        ).status_code
+        == 403
+    )
 
 
 def test_unknown_model_is_404(admin: httpx.Client) -> None:
@@ -122,18 +132,30 @@ def test_unknown_model_is_404(admin: httpx.Client) -> None:
     assert admin.get("/api/v1/models/77/checkpoint").status_code == 404
 
 
-def test_prediction_without_model_is_404_with_message(admin: httpx.Client, collection: dict) -> None:
+def test_prediction_without_model_is_404_with_message(
+    admin: httpx.Client, collection: dict
+) -> None:
     image = upload_discs(admin, collection["id"], range(1))[0]
     r = admin.get(f"/api/v1/images/{image['id']}/prediction")
     assert r.status_code == 404 and "no active model" in r.json()["detail"]
     assert admin.get(f"/api/v1/images/{image['id']}/confidence").status_code == 404
-    assert admin.get(f"/api/v1/images/{image['id']}/prediction", params={"format": "gif"}).status_code == 422
+    assert (
+        admin.get(f"/api/v1/images/{image['id']}/prediction", params={"format": "gif"}).status_code
+        == 422
+    )
 
 
 @pytest.mark.parametrize(
-    "body", [{"retrain_every": -1}, {"auto_pretrain_min_images": "many"}, {"retrain_every": 2, "colour": "blue"}]
+    "body",
+    [
+        {"retrain_every": -1},
+        {"auto_pretrain_min_images": "many"},
+        {"retrain_every": 2, "colour": "blue"},
+    ],
 )
-def test_bad_settings_are_422_and_change_nothing(admin: httpx.Client, collection: dict, body: dict, settings: Settings) -> None:
+def test_bad_settings_are_422_and_change_nothing(
+    admin: httpx.Client, collection: dict, body: dict, settings: Settings
+) -> None:
     before = admin.get(f"/api/v1/collections/{collection['id']}/settings").json()
     r = admin.patch(f"/api/v1/collections/{collection['id']}/settings", json=body)
     assert r.status_code == 422
@@ -143,7 +165,9 @@ def test_bad_settings_are_422_and_change_nothing(admin: httpx.Client, collection
 def test_settings_round_trip(admin: httpx.Client, collection: dict) -> None:
     r = admin.patch(f"/api/v1/collections/{collection['id']}/settings", json={"retrain_every": 7})
     assert r.json() == {"auto_pretrain_min_images": 0, "retrain_every": 7}
-    assert admin.get(f"/api/v1/collections/{collection['id']}/settings").json()["retrain_every"] == 7
+    assert (
+        admin.get(f"/api/v1/collections/{collection['id']}/settings").json()["retrain_every"] == 7
+    )
 
 
 def test_new_collection_has_default_loop_settings(admin: httpx.Client) -> None:

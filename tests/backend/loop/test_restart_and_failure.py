@@ -20,7 +20,10 @@ pytestmark = pytest.mark.slow
 
 def _collection(admin: httpx.Client) -> tuple[dict, list[dict]]:
     made = make_collection(admin, "robust")
-    admin.patch(f"/api/v1/collections/{made['id']}/settings", json={"auto_pretrain_min_images": 0, "retrain_every": 0})
+    admin.patch(
+        f"/api/v1/collections/{made['id']}/settings",
+        json={"auto_pretrain_min_images": 0, "retrain_every": 0},
+    )
     images = upload_discs(admin, made["id"], range(5))
     for image in images[:4]:
         put_mask(admin, image["id"], label_of(image))
@@ -32,14 +35,20 @@ def test_crashing_training_fails_and_keeps_the_active_version(
 ) -> None:
     collection, images = _collection(admin)
     start_worker()
-    first = admin.post(f"/api/v1/collections/{collection['id']}/jobs", json={"kind": "train", "params": {"steps": 5}}).json()
+    first = admin.post(
+        f"/api/v1/collections/{collection['id']}/jobs",
+        json={"kind": "train", "params": {"steps": 5}},
+    ).json()
     assert wait_job(admin, first["id"])["status"] == "succeeded"
     wait_idle(admin, collection["id"])
     active = admin.get(f"/api/v1/collections/{collection['id']}/models").json()["data"][0]
     # Break the store under the worker: the training job cannot read its images.
     sha = admin.get(f"/api/v1/images/{images[0]['id']}").json()["sha256"]
     (Path(settings.blob_dir) / sha[:2] / sha).unlink()
-    second = admin.post(f"/api/v1/collections/{collection['id']}/jobs", json={"kind": "train", "params": {"steps": 5}}).json()
+    second = admin.post(
+        f"/api/v1/collections/{collection['id']}/jobs",
+        json={"kind": "train", "params": {"steps": 5}},
+    ).json()
     ended = wait_job(admin, second["id"])
     assert ended["status"] == "failed"
     assert ended["error"] and ended["finished_at"]
@@ -66,7 +75,10 @@ def test_restart_requeues_the_interrupted_job_which_then_finishes(
     admin: httpx.Client, start_worker: Callable[..., WorkerProcess], settings: Settings
 ) -> None:
     collection, _ = _collection(admin)
-    job = admin.post(f"/api/v1/collections/{collection['id']}/jobs", json={"kind": "train", "params": {"steps": 400}}).json()
+    job = admin.post(
+        f"/api/v1/collections/{collection['id']}/jobs",
+        json={"kind": "train", "params": {"steps": 400}},
+    ).json()
     worker = start_worker(prefix="embedded")
     wait_job(admin, job["id"], until=("running",))
     time.sleep(1.0)
@@ -79,7 +91,10 @@ def test_restart_requeues_the_interrupted_job_which_then_finishes(
     assert requeued["status"] == "queued" and "interrupted" in requeued["log_tail"]
     assert admin.get(f"/api/v1/collections/{collection['id']}/models").json()["count"] == 0
     admin.post(f"/api/v1/jobs/{job['id']}/cancel")  # 400 steps is slow; a short job proves the rest
-    short = admin.post(f"/api/v1/collections/{collection['id']}/jobs", json={"kind": "train", "params": {"steps": 3}}).json()
+    short = admin.post(
+        f"/api/v1/collections/{collection['id']}/jobs",
+        json={"kind": "train", "params": {"steps": 3}},
+    ).json()
     start_worker()
     assert wait_job(admin, short["id"])["status"] == "succeeded"
     assert requeued["attempts"] == 1

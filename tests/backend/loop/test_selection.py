@@ -26,7 +26,9 @@ def test_diverse_skips_near_duplicates_of_labeled_images() -> None:
 
 def test_random_is_reproducible_with_a_seed() -> None:
     candidates = [_c(i, None) for i in range(10)]
-    assert choose(candidates, Strategy.random, seed=3) == choose(candidates, Strategy.random, seed=3)
+    assert choose(candidates, Strategy.random, seed=3) == choose(
+        candidates, Strategy.random, seed=3
+    )
 
 
 def test_empty_gives_none() -> None:

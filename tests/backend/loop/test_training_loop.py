@@ -18,9 +18,14 @@ pytestmark = pytest.mark.slow
 FAST = {"steps": 12}
 
 
-def _labeled_collection(admin: httpx.Client, n_images: int = 6, n_labeled: int = 4) -> tuple[dict, list[dict]]:
+def _labeled_collection(
+    admin: httpx.Client, n_images: int = 6, n_labeled: int = 4
+) -> tuple[dict, list[dict]]:
     collection = make_collection(admin, "discs")
-    admin.patch(f"/api/v1/collections/{collection['id']}/settings", json={"retrain_every": 0, "auto_pretrain_min_images": 0})
+    admin.patch(
+        f"/api/v1/collections/{collection['id']}/settings",
+        json={"retrain_every": 0, "auto_pretrain_min_images": 0},
+    )
     images = upload_discs(admin, collection["id"], range(n_images))
     for image in images[:n_labeled]:
         assert put_mask(admin, image["id"], label_of(image)).status_code == 200
@@ -32,7 +37,9 @@ def test_train_job_creates_active_version_and_proposals(
 ) -> None:
     collection, images = _labeled_collection(admin)
     start_worker()
-    r = admin.post(f"/api/v1/collections/{collection['id']}/jobs", json={"kind": "train", "params": FAST})
+    r = admin.post(
+        f"/api/v1/collections/{collection['id']}/jobs", json={"kind": "train", "params": FAST}
+    )
     assert r.status_code == 201, r.text
     job = wait_job(admin, r.json()["id"])
     assert job["status"] == "succeeded", job
@@ -53,17 +60,26 @@ def test_train_job_creates_active_version_and_proposals(
     assert labels.shape == (64, 64)
     confidence = decode_png(admin.get(f"/api/v1/images/{unlabeled['id']}/confidence").content)
     assert confidence.dtype == np.uint8 and confidence.shape == (64, 64)
-    as_json = admin.get(f"/api/v1/images/{unlabeled['id']}/prediction", params={"format": "json"}).json()
+    as_json = admin.get(
+        f"/api/v1/images/{unlabeled['id']}/prediction", params={"format": "json"}
+    ).json()
     assert as_json["model_id"] == model["id"] and as_json["width"] == 64
-    assert all({"id", "class", "area", "bbox", "mean_confidence"} <= set(o) for o in as_json["objects"])
+    assert all(
+        {"id", "class", "area", "bbox", "mean_confidence"} <= set(o) for o in as_json["objects"]
+    )
 
 
 def test_second_training_is_compared_on_same_validation_images(
     admin: httpx.Client, start_worker: Callable[..., WorkerProcess]
 ) -> None:
-    collection, images = _labeled_collection(admin)
+    collection, _images = _labeled_collection(admin)
     start_worker()
-    first = wait_job(admin, admin.post(f"/api/v1/collections/{collection['id']}/jobs", json={"kind": "train", "params": FAST}).json()["id"])
+    first = wait_job(
+        admin,
+        admin.post(
+            f"/api/v1/collections/{collection['id']}/jobs", json={"kind": "train", "params": FAST}
+        ).json()["id"],
+    )
     assert first["status"] == "succeeded"
     wait_idle(admin, collection["id"])
     second = admin.post(
@@ -90,14 +106,20 @@ def test_rollback_activates_an_older_version_and_checkpoint_downloads(
     collection, _ = _labeled_collection(admin)
     start_worker()
     for _ in range(2):
-        job = admin.post(f"/api/v1/collections/{collection['id']}/jobs", json={"kind": "train", "params": {"steps": 4, "init": "scratch"}}).json()
+        job = admin.post(
+            f"/api/v1/collections/{collection['id']}/jobs",
+            json={"kind": "train", "params": {"steps": 4, "init": "scratch"}},
+        ).json()
         wait_job(admin, job["id"])
         wait_idle(admin, collection["id"])
     models = admin.get(f"/api/v1/collections/{collection['id']}/models").json()["data"]
     inactive = next(m for m in models if m["status"] != "active")
     r = admin.post(f"/api/v1/models/{inactive['id']}/activate")
     assert r.status_code == 200 and r.json()["status"] == "active"
-    statuses = [m["status"] for m in admin.get(f"/api/v1/collections/{collection['id']}/models").json()["data"]]
+    statuses = [
+        m["status"]
+        for m in admin.get(f"/api/v1/collections/{collection['id']}/models").json()["data"]
+    ]
     assert statuses.count("active") == 1
     checkpoint = admin.get(f"/api/v1/models/{inactive['id']}/checkpoint")
     assert checkpoint.status_code == 200
@@ -118,11 +140,18 @@ def test_corrections_are_recorded_and_stats_report_them(
 ) -> None:
     collection, images = _labeled_collection(admin)
     start_worker()
-    wait_job(admin, admin.post(f"/api/v1/collections/{collection['id']}/jobs", json={"kind": "train", "params": FAST}).json()["id"])
+    wait_job(
+        admin,
+        admin.post(
+            f"/api/v1/collections/{collection['id']}/jobs", json={"kind": "train", "params": FAST}
+        ).json()["id"],
+    )
     wait_idle(admin, collection["id"])
     target = images[-1]
     model_id = admin.get(f"/api/v1/images/{target['id']}/prediction").headers["x-model-id"]
-    r = put_mask(admin, target["id"], label_of(target), proposal_model_id=model_id, seconds_spent="30")
+    r = put_mask(
+        admin, target["id"], label_of(target), proposal_model_id=model_id, seconds_spent="30"
+    )
     assert r.status_code == 200 and r.json()["source"] == "corrected_proposal"
     stats = admin.get(f"/api/v1/collections/{collection['id']}/stats").json()
     row = next(s for s in stats["data"] if s["model_id"] == int(model_id))
@@ -134,11 +163,18 @@ def test_corrections_are_recorded_and_stats_report_them(
 
 
 def test_uncertainty_strategy_serves_least_certain_unlabeled_image(
-    admin: httpx.Client, start_worker: Callable[..., WorkerProcess], user_client  # type: ignore[no-untyped-def]
+    admin: httpx.Client,
+    start_worker: Callable[..., WorkerProcess],
+    user_client,  # type: ignore[no-untyped-def]
 ) -> None:
     collection, images = _labeled_collection(admin, n_images=7, n_labeled=4)
     start_worker()
-    wait_job(admin, admin.post(f"/api/v1/collections/{collection['id']}/jobs", json={"kind": "train", "params": FAST}).json()["id"])
+    wait_job(
+        admin,
+        admin.post(
+            f"/api/v1/collections/{collection['id']}/jobs", json={"kind": "train", "params": FAST}
+        ).json()["id"],
+    )
     wait_idle(admin, collection["id"])
     annotator = user_client("annotator")
     served = annotator.get(f"/api/v1/collections/{collection['id']}/next").json()
@@ -146,17 +182,25 @@ def test_uncertainty_strategy_serves_least_certain_unlabeled_image(
     unlabeled = [i["id"] for i in images[4:]]
     assert served["id"] in unlabeled
     scores = {
-        i: admin.get(f"/api/v1/images/{i}/prediction", params={"format": "json"}).json()["uncertainty"]
+        i: admin.get(f"/api/v1/images/{i}/prediction", params={"format": "json"}).json()[
+            "uncertainty"
+        ]
         for i in unlabeled
     }
     assert scores[served["id"]] == pytest.approx(max(scores.values()))
-    diverse = user_client("annotator").get(f"/api/v1/collections/{collection['id']}/next", params={"strategy": "diverse"})
+    diverse = user_client("annotator").get(
+        f"/api/v1/collections/{collection['id']}/next", params={"strategy": "diverse"}
+    )
     assert diverse.status_code == 200 and diverse.json()["id"] != served["id"]
 
 
-def test_events_stream_progress_then_end(admin: httpx.Client, start_worker: Callable[..., WorkerProcess]) -> None:
+def test_events_stream_progress_then_end(
+    admin: httpx.Client, start_worker: Callable[..., WorkerProcess]
+) -> None:
     collection, _ = _labeled_collection(admin)
-    job = admin.post(f"/api/v1/collections/{collection['id']}/jobs", json={"kind": "train", "params": FAST}).json()
+    job = admin.post(
+        f"/api/v1/collections/{collection['id']}/jobs", json={"kind": "train", "params": FAST}
+    ).json()
     start_worker()
     events: list[tuple[str, dict]] = []
     with admin.stream("GET", f"/api/v1/jobs/{job['id']}/events", timeout=240) as response:
@@ -176,10 +220,15 @@ def test_events_stream_progress_then_end(admin: httpx.Client, start_worker: Call
     assert fractions == sorted(fractions)
 
 
-def test_cancel_running_training_registers_nothing(admin: httpx.Client, start_worker: Callable[..., WorkerProcess]) -> None:
+def test_cancel_running_training_registers_nothing(
+    admin: httpx.Client, start_worker: Callable[..., WorkerProcess]
+) -> None:
     collection, _ = _labeled_collection(admin)
     start_worker()
-    job = admin.post(f"/api/v1/collections/{collection['id']}/jobs", json={"kind": "train", "params": {"minutes": 5}}).json()
+    job = admin.post(
+        f"/api/v1/collections/{collection['id']}/jobs",
+        json={"kind": "train", "params": {"minutes": 5}},
+    ).json()
     wait_job(admin, job["id"], until=("running",))
     time.sleep(1.0)
     assert admin.post(f"/api/v1/jobs/{job['id']}/cancel").status_code == 200

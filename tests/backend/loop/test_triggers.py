@@ -70,7 +70,10 @@ def test_pending_retrain_runs_after_the_current_one_ends(
     collection = _collection(admin, pretrain_at=0, retrain_every=2)
     images = upload_discs(admin, collection["id"], range(6))
     put_mask(admin, images[0]["id"], label_of(images[0]))
-    r = admin.post(f"/api/v1/collections/{collection['id']}/jobs", json={"kind": "train", "params": {"steps": 30}})
+    r = admin.post(
+        f"/api/v1/collections/{collection['id']}/jobs",
+        json={"kind": "train", "params": {"steps": 30}},
+    )
     job = r.json()
     start_worker()
     wait_job(admin, job["id"], until=("running",))
