@@ -98,7 +98,7 @@ def test_viewers_cannot_take_images(
 
 
 def test_holdout_update_rejects_unknown_fields(admin: httpx.Client) -> None:
-    collection, images = _collection(admin, 1)
+    _made, images = _collection(admin, 1)
     r = admin.patch(
         f"/api/v1/images/{images[0]['id']}", json={"holdout": True, "status": "labeled"}
     )
