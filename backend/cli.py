@@ -53,6 +53,27 @@ def serve(
 
 
 @app.command()
+def worker(
+    once: Annotated[bool, typer.Option(help="run the queued jobs, then exit")] = False,
+) -> None:
+    """Run background jobs (pretrain, train, predict) from the queue.
+
+    ``serve`` starts one by itself; start more, on this or other machines that share the
+    database and the data folder, with MASKLOOP_WORKER=none on the server.
+    """
+    import logging
+
+    from backend.bootstrap import prepare
+    from backend.jobs.queue import worker_name
+    from backend.jobs.worker import run_worker
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s worker %(levelname)s %(message)s")
+    settings = get_settings()
+    prepare(settings)
+    run_worker(settings, worker_name(), once=once)
+
+
+@app.command()
 def migrate() -> None:
     """Bring the database schema up to date."""
     from backend.migrate import upgrade

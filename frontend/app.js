@@ -34,6 +34,12 @@ export class App {
   async start() {
     window.addEventListener("hashchange", () => this.onHashChange());
     window.addEventListener("maskloop:unauthorized", () => {
+      if (this.view?.isDirty?.()) {
+        // Leaving would throw the unsaved mask away: stay, and say how to get the session back.
+        this.header.append(h("span", { class: "session-ended", role: "alert" },
+          "Your session has ended. Sign in again in another tab, then save here."));
+        return;
+      }
       this.user = null;
       this.renderHeader();
       if (!location.hash.startsWith("#/login")) { this.afterLogin = location.hash; this.go("#/login"); }

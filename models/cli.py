@@ -184,9 +184,7 @@ def train(
     else:
         in_channels, encoder = infer_in_channels(loaded), "small"
     if num_classes is None:
-        num_classes = (
-            max(2, max(int(m.max()) for m in label_images) + 1) if kind == "semantic" else 2
-        )
+        num_classes = _semantic_classes(label_images) if kind == "semantic" else 2
     try:
         config = TrainConfig(
             kind=kind,
@@ -209,6 +207,16 @@ def train(
     checkpoint.save(out)
     shown = ", ".join(f"{k}={v:.3f}" for k, v in checkpoint.config["metrics"].items())
     typer.echo(f"wrote {out}; validation ({checkpoint.config['validation']}): {shown}")
+
+
+def _semantic_classes(masks: list[np.ndarray]) -> int:
+    values = np.unique(np.concatenate([np.unique(m) for m in masks]))
+    if int(values.max()) >= 255:
+        raise _fail(
+            f"semantic masks must hold class indices 0..K-1, found values {values[:10].tolist()}; "
+            "remap them (e.g. 0/255 -> 0/1) or pass --num-classes"
+        )
+    return max(2, int(values.max()) + 1)
 
 
 @app.command()

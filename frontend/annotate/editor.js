@@ -12,6 +12,12 @@ import { Stage } from "./stage.js";
 /** @typedef {import("./mask.js").Rect} Rect */
 /** @typedef {import("./mask.js").Rule} Rule */
 
+/** Timings kept for benchmarks: the most recent ones only. @param {number[]} list @param {number} ms */
+function record(list, ms) {
+  if (list.length >= 20000) list.splice(0, 10000);
+  list.push(ms);
+}
+
 /** Close a polygon when a click lands this close (CSS px) to its first vertex. */
 const CLOSE_DISTANCE = 7;
 
@@ -56,8 +62,8 @@ export class Editor {
 
     stage.drawCursor = (ctx) => this.drawCursor(ctx);
     stage.onFrame = (ms) => {
-      this.perf.compositeMs.push(ms);
-      if (this.eventStart) { this.perf.eventToFrame.push(performance.now() - this.eventStart); this.eventStart = 0; }
+      record(this.perf.compositeMs, ms);
+      if (this.eventStart) { record(this.perf.eventToFrame, performance.now() - this.eventStart); this.eventStart = 0; }
     };
     const c = stage.canvas;
     c.addEventListener("pointerdown", (e) => this.pointerDown(e));
@@ -129,7 +135,6 @@ export class Editor {
     const rect = this.mask.replaceValue(this.currentObject, 0);
     this.finishEdit(rect, "delete object");
     this.onMessage(rect ? `Object ${this.currentObject} deleted` : "The selected object has no pixels");
-    this.objectClasses.delete(this.currentObject);
     this.currentObject = 0;
     this.overlay.selected = 0;
     this.onChange();
@@ -240,7 +245,7 @@ export class Editor {
         const t0 = performance.now();
         this.eventStart = this.eventStart || t0;
         this.refresh(this.mask.stroke(drag.px, drag.py, x, y, this.brushSize, drag.value, drag.rule));
-        this.perf.editMs.push(performance.now() - t0);
+        record(this.perf.editMs, performance.now() - t0);
         drag.px = x;
         drag.py = y;
       }

@@ -32,7 +32,8 @@ export function lineChart(series, { xLabel, yLabel, width = 560, height = 260 })
   const xs = series.flatMap((q) => q.points.map((p) => p[0]));
   const xMax = Math.max(1, ...xs);
   const xMin = 0;
-  const X = (/** @type {number} */ x) => m.l + ((x - xMin) / (xMax - xMin || 1)) * w;
+  const pad = 12; // keep end points off the axes
+  const X = (/** @type {number} */ x) => m.l + pad + ((x - xMin) / (xMax - xMin || 1)) * (w - 2 * pad);
   const Y = (/** @type {number} */ y) => m.t + (1 - Math.max(0, Math.min(1, y))) * hgt;
   const svg = /** @type {SVGSVGElement} */ (s("svg", { viewBox: `0 0 ${width} ${height}`, class: "chart", role: "img", "aria-label": `${yLabel} against ${xLabel}` }));
   for (let k = 0; k <= 4; k++) {

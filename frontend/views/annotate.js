@@ -75,13 +75,18 @@ async function loadInitialMask(image) {
       const last = versions.data[versions.data.length - 1];
       objectClasses = last?.object_classes ?? null;
     } catch { /* classes default to 1 */ }
-    return { labels, source: "annotation", version, modelId: null, objectClasses };
+    return { labels, source: "annotation", version, modelId: null, objectClasses, warning: "" };
   } catch (e) {
     if (!(e instanceof ApiError) || e.status !== 404) throw e;
   }
-  const proposal = await loadProposal(image);
-  if (proposal) return { ...proposal, source: "proposal", version: null, objectClasses: null };
-  return { labels: null, source: "empty", version: null, modelId: null, objectClasses: null };
+  let warning = "";
+  try {
+    const proposal = await loadProposal(image);
+    if (proposal) return { ...proposal, source: "proposal", version: null, objectClasses: null, warning };
+  } catch (e) {
+    warning = `The proposal could not be loaded (${e instanceof Error ? e.message : e}); starting from an empty mask.`;
+  }
+  return { labels: null, source: "empty", version: null, modelId: null, objectClasses: null, warning };
 }
 
 /** @param {any} image @returns {Promise<{labels: Uint16Array, modelId: number | null} | null>} */
@@ -265,6 +270,16 @@ export async function annotateView(root, app, imageId) {
   const statusbar = h("div", { class: "statusbar" }, cursorText, h("span", { class: "spacer" }),
     h("span", { class: "hint" }, readOnly ? "View only · wheel zooms, space+drag pans · ? for keys" : "Wheel zooms · space+drag or middle button pans · ? for keys"));
   page.append(top, h("div", { class: "annotate-main" }, toolbar, stageHost, side), statusbar);
+  // Shortcuts must keep working after a click on a button (Enter must not re-press "Undo").
+  const refocus = (/** @type {Event} */ e) => {
+    const t = /** @type {HTMLElement} */ (e.target);
+    if (t.closest(".modal")) return;
+    const type = t.tagName === "INPUT" ? /** @type {HTMLInputElement} */ (t).type : "";
+    const done = e.type === "click" ? t.closest("button") || type === "checkbox" : t.tagName === "SELECT" || type === "range" || type === "color";
+    if (done) stage.canvas.focus({ preventScroll: true });
+  };
+  page.addEventListener("click", refocus);
+  page.addEventListener("change", refocus);
   stage.resize();
   stage.fit();
 
@@ -374,7 +389,8 @@ export async function annotateView(root, app, imageId) {
   }
 
   async function acceptAndNext() {
-    if (!(await save())) return;
+    const unchangedSaved = initial.source === "annotation" && !isDirty();
+    if (!unchangedSaved && !(await save())) return;
     try {
       const next = await nextImage(collection.id, sessionStorage.getItem(`strategy:${collection.id}`) || "", image.id);
       if (next) app.navigate(`#/annotate/${next.id}`);
@@ -441,6 +457,7 @@ export async function annotateView(root, app, imageId) {
   window.addEventListener("keyup", onKeyUp);
   window.addEventListener("beforeunload", onBeforeUnload);
   if (initial.source === "proposal") say(`Proposal from model ${versionOf(proposalModelId)} loaded — correct it and press Enter.`);
+  if (initial.warning) say(initial.warning, "error");
   if (!classes.length && !readOnly && kind === "semantic") page.prepend(notice("This collection has no classes; an admin must add them before painting.", "error"));
   stage.canvas.focus({ preventScroll: true });
 

@@ -69,7 +69,7 @@ export async function collectionView(root, app, id) {
       h("button", { type: "button", disabled: offset + PAGE >= page.count, onclick: () => { offset += PAGE; load(); } }, "next ›"));
   }
 
-  const refresh = async () => { await counts(); await load(); };
+  const refresh = () => Promise.all([counts(), load()]);
   root.replaceChildren(h("div", { class: "page collection-page" },
     h("div", { class: "page-head" },
       h("h1", {}, h("a", { href: "#/collections", class: "crumb" }, "Collections"), h("span", { class: "sep" }, " › "), collection.name),

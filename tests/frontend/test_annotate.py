@@ -1,10 +1,13 @@
 """The annotate workflow end to end: upload, draw at known pixels, undo/redo, save, read back."""
 
+import io
 import re
 
-import numpy as np
 import httpx
+import numpy as np
 import pytest
+import tifffile
+from PIL import Image
 from playwright.sync_api import Page, expect
 
 from tests.frontend.helpers import (
@@ -207,3 +210,51 @@ def test_leaving_with_unsaved_changes_asks_first(logged_in: Page, admin: httpx.C
     shot()
     page.keyboard.press("Escape")
     expect(page.get_by_test_id("shortcuts")).to_have_count(0)
+
+
+def test_polygon_fills_pixels_whose_centres_are_inside(logged_in: Page, admin: httpx.Client, shot) -> None:
+    page = logged_in
+    cid = _collection(admin, "semantic", [("nucleus", "#ff3b30"), ("membrane", "#34c759")])
+    image = upload(admin, cid, "a.png", gray_png(64, 48))
+    canvas = open_annotate(page, image["id"])
+    page.get_by_test_id("tool-polygon").click()
+    canvas.focus()
+    page.keyboard.press("2")
+    view = view_of(canvas)
+    corners = [(10, 10), (20, 10), (20, 15), (10, 15)]  # pixel corners, not centres
+    for x, y in corners:
+        page.mouse.click(view.left + view.pan_x + x * view.zoom, view.top + view.pan_y + y * view.zoom)
+    page.keyboard.press("Enter")  # closes the polygon; does not save
+    expect(page.get_by_test_id("dirty")).to_contain_text("unsaved")
+    page.keyboard.press("Control+s")
+    expect(page.get_by_test_id("status-message")).to_contain_text("Saved version 1")
+    expected = np.zeros((48, 64), np.uint8)
+    expected[10:15, 10:20] = 2
+    assert np.array_equal(stored_mask(admin, image["id"]), expected)
+    shot()
+
+
+def test_multichannel_16bit_tiff_offers_channels_and_jpeg_falls_back_to_rendering(
+    logged_in: Page, admin: httpx.Client, shot
+) -> None:
+    page = logged_in
+    cid = _collection(admin, "semantic", [("nucleus", "#ff3b30")])
+    rng = np.random.default_rng(3)
+    stack = rng.integers(0, 4000, (2, 40, 50), dtype=np.uint16)
+    stack[1, 10:30, 10:30] += 20000
+    buffer = io.BytesIO()
+    tifffile.imwrite(buffer, stack, imagej=True, metadata={"axes": "CYX"})
+    tiff = upload(admin, cid, "two.tif", buffer.getvalue())
+    assert tiff["channels"] == 2, tiff
+    open_annotate(page, tiff["id"])
+    expect(page.get_by_test_id("display-source")).to_contain_text("original uint16")
+    channel = page.get_by_test_id("channel-select")
+    expect(channel.locator("option")).to_have_count(3)  # all, 1, 2
+    channel.select_option("1")
+    page.get_by_test_id("contrast-auto").click()
+    shot("channel2")
+    jpeg = io.BytesIO()
+    Image.fromarray(rng.integers(0, 255, (30, 40), dtype=np.uint8)).save(jpeg, format="JPEG")
+    photo = upload(admin, cid, "photo.jpg", jpeg.getvalue())
+    open_annotate(page, photo["id"])
+    expect(page.get_by_test_id("display-source")).to_contain_text("server rendering")

@@ -51,7 +51,7 @@ def test_viewer_sees_read_only_pages(page: Page, admin: httpx.Client, collection
     shot()
 
 
-def test_annotator_annotates_but_sees_no_admin_controls(page: Page, admin: httpx.Client, collection, errors) -> None:  # noqa: ANN001
+def test_annotator_annotates_but_sees_no_admin_controls(page: Page, admin: httpx.Client, collection, errors, shot) -> None:  # noqa: ANN001
     cid, image_id = collection
     sign_in(page, _user(admin, "annotator"), "password-123")
     expect(page.get_by_test_id("collections-table")).to_contain_text("shared")
@@ -59,6 +59,8 @@ def test_annotator_annotates_but_sees_no_admin_controls(page: Page, admin: httpx
     page.goto(f"/#/collections/{cid}")
     expect(page.get_by_test_id("annotate-next")).to_be_visible()
     expect(page.get_by_test_id("open-admin")).to_have_count(0)
+    expect(page.get_by_test_id("labeling-progress")).to_have_attribute("aria-valuenow", "0")
+    shot("collection")
     page.get_by_test_id("annotate-next").click()
     expect(page).to_have_url(f"{page.url.split('#')[0]}#/annotate/{image_id}")
     expect(page.get_by_test_id("tool-brush")).to_be_visible()

@@ -223,3 +223,27 @@ def test_module_entry_point_shows_commands() -> None:
     )
     assert result.returncode == 0
     assert all(name in result.stdout for name in ("pretrain", "train", "predict"))
+
+
+def test_cli_explains_semantic_masks_that_are_not_class_indices(
+    tmp_path: Path, folders: tuple[Path, Path]
+) -> None:
+    images, masks = folders
+    for path in masks.iterdir():
+        write_label(path, (read_label(path) > 0).astype(np.uint8) * 255)
+    result = runner.invoke(
+        app,
+        [
+            "train",
+            "--images",
+            str(images),
+            "--masks",
+            str(masks),
+            "--kind",
+            "semantic",
+            "--out",
+            str(tmp_path / "m.pt"),
+            *FAST_TRAIN,
+        ],
+    )
+    assert result.exit_code != 0 and "class indices 0..K-1" in result.output

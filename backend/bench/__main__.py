@@ -1,0 +1,49 @@
+import argparse
+import sys
+from pathlib import Path
+
+from backend.bench.loop import LoopConfig, run_loop
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m backend.bench")
+    sub = parser.add_subparsers(dest="command", required=True)
+    loop = sub.add_parser("loop", help="play a scientist through the REST API, round by round")
+    loop.add_argument(
+        "--data", type=Path, required=True, help="dsb2018 folder (images/, labels/, split.csv)"
+    )
+    loop.add_argument("--rounds", type=int, default=6)
+    loop.add_argument("--per-round", type=int, default=4)
+    loop.add_argument("--pool", type=int, default=96, help="pool images uploaded (0 = all 564)")
+    loop.add_argument(
+        "--test", type=int, default=40, help="test images scored each round (0 = all 100)"
+    )
+    loop.add_argument("--pretrain-minutes", type=float, default=4.0)
+    loop.add_argument("--train-minutes", type=float, default=2.0)
+    loop.add_argument("--strategy", default="uncertainty")
+    loop.add_argument("--seed", type=int, default=0)
+    loop.add_argument("--out", type=Path, default=Path("bench-results/loop.json"))
+    args = parser.parse_args(argv)
+    if not (args.data / "split.csv").is_file():
+        parser.error(f"{args.data} has no split.csv; point --data at ../shared/data/dsb2018")
+    for name in ("rounds", "per_round"):
+        if getattr(args, name) < 1:
+            parser.error(f"--{name.replace('_', '-')} must be at least 1")
+    config = LoopConfig(
+        data=args.data,
+        rounds=args.rounds,
+        per_round=args.per_round,
+        pool=args.pool,
+        test=args.test,
+        pretrain_minutes=args.pretrain_minutes,
+        train_minutes=args.train_minutes,
+        strategy=args.strategy,
+        seed=args.seed,
+        out=args.out,
+    )
+    run_loop(config)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,339 @@
+"""The loop on real data, through the real service and its REST API.
+
+Starts ``maskloop serve`` (SQLite, embedded worker) in a temporary folder, uploads part of the
+dsb2018 pool (and test images, marked held out so they are never trained on nor pretrained on),
+waits for the automatic pretraining, then plays a scientist: each round it asks ``next`` for
+images, fetches the proposals, "corrects" them to the ground truth (uploading the true mask with
+``proposal_model_id``) and lets automatic retraining run. Per round it reports how much had to be
+corrected, against an annotator who starts from empty masks, and Dice / object F1 on the held-out
+test images, pulled through the prediction endpoint. While a training runs it measures the
+latency of cached prediction requests.
+"""
+
+import csv
+import io
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import httpx
+import numpy as np
+from PIL import Image
+
+from backend.loop.corrections import compare
+
+TOKEN = "mlt_loop-benchmark-token"
+
+
+@dataclass
+class LoopConfig:
+    data: Path
+    rounds: int = 6
+    per_round: int = 4
+    pool: int = 96
+    test: int = 40
+    pretrain_minutes: float = 4.0
+    train_minutes: float = 2.0
+    strategy: str = "uncertainty"
+    seed: int = 0
+    out: Path = Path("bench-results/loop.json")
+
+
+@dataclass
+class RoundResult:
+    round: int
+    model_version: int | None
+    labeled_images: int
+    corrected_fraction: float
+    empty_start_fraction: float
+    objects_proposed: int
+    objects_accepted_unchanged: int
+    objects_in_truth: int
+    test_dice: float | None
+    test_object_f1: float | None
+    wait_s: float
+    prediction_p95_ms_during_training: float | None = None
+
+
+@dataclass
+class Report:
+    config: dict
+    rounds: list[RoundResult] = field(default_factory=list)
+    pretrain_s: float = 0.0
+    total_s: float = 0.0
+
+
+def _read_split(data: Path, seed: int, pool: int, test: int) -> tuple[list[str], list[str]]:
+    with (data / "split.csv").open() as handle:
+        rows = list(csv.DictReader(handle))
+    rng = np.random.default_rng(seed)
+    pool_stems = [r["stem"] for r in rows if r["split"] == "pool"]
+    test_stems = [r["stem"] for r in rows if r["split"] == "test"]
+    rng.shuffle(pool_stems)
+    rng.shuffle(test_stems)
+    return pool_stems[: pool or None], test_stems[: test or None]
+
+
+def _png(labels: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(labels).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def _labels(data: Path, stem: str) -> np.ndarray:
+    return np.array(Image.open(data / "labels" / f"{stem}.png"))
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class Service:
+    """``maskloop serve`` in a subprocess with its own data folder."""
+
+    def __init__(self, workdir: Path, config: LoopConfig) -> None:
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        env = {
+            **os.environ,
+            "MASKLOOP_DATA_DIR": str(workdir / "data"),
+            "MASKLOOP_ADMIN_TOKEN": TOKEN,
+            "MASKLOOP_ADMIN_PASSWORD": "loop-benchmark",
+            "MASKLOOP_PRETRAIN_MINUTES": str(config.pretrain_minutes),
+            "MASKLOOP_TRAIN_MINUTES": str(config.train_minutes),
+        }
+        env.pop("MASKLOOP_DATABASE_URL", None)
+        self.log = (workdir / "service.log").open("w")
+        maskloop = Path(sys.executable).parent / "maskloop"
+        self.process = subprocess.Popen(
+            [str(maskloop), "serve", "--port", str(self.port)],
+            env=env,
+            stdout=self.log,
+            stderr=self.log,
+        )
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
+                    return
+            except httpx.TransportError:
+                time.sleep(0.3)
+        raise RuntimeError(f"the service did not start; see {self.log.name}")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=60)
+        self.log.close()
+
+
+def _wait_idle(http: httpx.Client, cid: int, timeout: float = 3600) -> list[dict]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        jobs = http.get(f"/api/v1/collections/{cid}/jobs").json()["data"]
+        if jobs and all(j["status"] not in ("queued", "running") for j in jobs):
+            return jobs
+        time.sleep(1.0)
+    raise TimeoutError("jobs did not finish")
+
+
+def _p95_while_training(http: httpx.Client, cid: int, image_ids: list[int]) -> float | None:
+    """Latency of cached prediction requests, sampled only while a training job runs."""
+    samples: list[float] = []
+    while True:
+        jobs = http.get(f"/api/v1/collections/{cid}/jobs", params={"limit": 5}).json()["data"]
+        training = any(j["kind"] == "train" and j["status"] == "running" for j in jobs)
+        if not training:
+            if any(j["status"] in ("queued", "running") for j in jobs):
+                time.sleep(0.5)
+                continue
+            break
+        for image_id in image_ids:
+            start = time.perf_counter()
+            r = http.get(f"/api/v1/images/{image_id}/prediction")
+            if r.status_code == 200:
+                samples.append((time.perf_counter() - start) * 1000)
+        time.sleep(0.05)
+    if len(samples) < 5:
+        return None
+    return float(np.percentile(samples, 95))
+
+
+def _score_test(
+    http: httpx.Client, data: Path, test: dict[str, int]
+) -> tuple[float | None, float | None]:
+    from models.metrics import mean_scores, segmentation_scores
+
+    scores = []
+    for stem, image_id in test.items():
+        r = http.get(f"/api/v1/images/{image_id}/prediction")
+        if r.status_code != 200:
+            return None, None
+        predicted = np.array(Image.open(io.BytesIO(r.content)))
+        scores.append(segmentation_scores(predicted, _labels(data, stem), kind="instance"))
+    mean = mean_scores(scores)
+    return mean["dice"], mean["object_f1"]
+
+
+def run_loop(config: LoopConfig) -> Report:
+    started = time.monotonic()
+    pool, test = _read_split(config.data, config.seed, config.pool, config.test)
+    report = Report(
+        config={k: str(v) if isinstance(v, Path) else v for k, v in asdict(config).items()}
+    )
+    with tempfile.TemporaryDirectory(prefix="maskloop-loop-") as tmp:
+        service = Service(Path(tmp), config)
+        try:
+            _play(service, config, pool, test, report)
+        finally:
+            service.stop()
+    report.total_s = time.monotonic() - started
+    _print(report)
+    config.out.parent.mkdir(parents=True, exist_ok=True)
+    config.out.write_text(json.dumps(asdict(report), indent=2))
+    print(f"wrote {config.out}")
+    return report
+
+
+def _upload(http: httpx.Client, cid: int, data: Path, stems: list[str]) -> dict[str, int]:
+    ids = {}
+    for start in range(0, len(stems), 16):
+        chunk = stems[start : start + 16]
+        files = [
+            ("files", (f"{s}.png", (data / "images" / f"{s}.png").read_bytes(), "image/png"))
+            for s in chunk
+        ]
+        r = http.post(f"/api/v1/collections/{cid}/images", files=files)
+        r.raise_for_status()
+        for stem, image in zip(chunk, r.json()["data"], strict=True):
+            ids[stem] = image["id"]
+    return ids
+
+
+def _play(
+    service: Service, config: LoopConfig, pool: list[str], test: list[str], report: Report
+) -> None:
+    http = httpx.Client(
+        base_url=service.url, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=600
+    )
+    collection = http.post(
+        "/api/v1/collections",
+        json={
+            "name": "dsb2018-loop",
+            "kind": "instance",
+            "classes": [{"name": "nucleus", "color": "#ff3366"}],
+        },
+    ).json()
+    cid = collection["id"]
+    # Pretraining starts by itself once the pool is in; retraining after each round's masks.
+    http.patch(
+        f"/api/v1/collections/{cid}/settings",
+        json={"auto_pretrain_min_images": 0, "retrain_every": 0},
+    )
+    test_ids = _upload(http, cid, config.data, test)
+    for image_id in test_ids.values():
+        http.patch(f"/api/v1/images/{image_id}", json={"holdout": True}).raise_for_status()
+    pool_ids = _upload(http, cid, config.data, pool)
+    stem_of = {v: k for k, v in pool_ids.items()}
+    t0 = time.monotonic()
+    http.patch(
+        f"/api/v1/collections/{cid}/settings",
+        json={"auto_pretrain_min_images": len(pool_ids), "retrain_every": config.per_round},
+    ).raise_for_status()
+    _wait_idle(http, cid)
+    report.pretrain_s = time.monotonic() - t0
+    print(f"pretraining took {report.pretrain_s:.0f} s")
+    for number in range(1, config.rounds + 1):
+        changed, empty, proposed, accepted, truth = [], [], 0, 0, 0
+        version = None
+        for _ in range(config.per_round):
+            served = http.get(
+                f"/api/v1/collections/{cid}/next", params={"strategy": config.strategy}
+            )
+            served.raise_for_status()
+            image_id = served.json()["id"]
+            gt = _labels(config.data, stem_of[image_id])
+            proposal_r = http.get(f"/api/v1/images/{image_id}/prediction")
+            fields: dict[str, str] = {"seconds_spent": "0"}
+            if proposal_r.status_code == 200:
+                proposal = np.array(Image.open(io.BytesIO(proposal_r.content)))
+                fields["proposal_model_id"] = proposal_r.headers["x-model-id"]
+                version = int(fields["proposal_model_id"])
+            else:
+                proposal = np.zeros_like(gt)
+            stats = compare(proposal, gt, "instance")
+            changed.append(stats.changed_fraction)
+            empty.append(compare(np.zeros_like(gt), gt, "instance").changed_fraction)
+            proposed += stats.objects_proposed
+            accepted += stats.objects_unchanged
+            truth += stats.objects_final
+            r = http.put(
+                f"/api/v1/images/{image_id}/annotation",
+                files={"mask": ("mask.png", _png(gt), "image/png")},
+                data=fields,
+            )
+            r.raise_for_status()
+        t0 = time.monotonic()
+        cached = list(pool_ids.values())[:8]
+        p95 = _p95_while_training(http, cid, cached)
+        _wait_idle(http, cid)
+        wait = time.monotonic() - t0
+        dice, f1 = _score_test(http, config.data, test_ids)
+        models = http.get(f"/api/v1/collections/{cid}/models").json()["data"]
+        active = next((m for m in models if m["status"] == "active"), None)
+        result = RoundResult(
+            round=number,
+            model_version=version,
+            labeled_images=number * config.per_round,
+            corrected_fraction=float(np.mean(changed)),
+            empty_start_fraction=float(np.mean(empty)),
+            objects_proposed=proposed,
+            objects_accepted_unchanged=accepted,
+            objects_in_truth=truth,
+            test_dice=dice,
+            test_object_f1=f1,
+            wait_s=wait,
+            prediction_p95_ms_during_training=p95,
+        )
+        report.rounds.append(result)
+        print(
+            f"round {number}: corrected {result.corrected_fraction:.4f} (empty start "
+            f"{result.empty_start_fraction:.4f}), accepted {accepted}/{truth}, test dice "
+            f"{dice if dice is None else round(dice, 3)}, f1 {f1 if f1 is None else round(f1, 3)}, "
+            f"active v{active['version'] if active else '-'}, waited {wait:.0f} s, p95 {p95}"
+        )
+        sys.stdout.flush()
+
+
+def fmt(value: float | None, digits: int = 3) -> str:
+    return "-" if value is None else f"{value:.{digits}f}"
+
+
+def _print(report: Report) -> None:
+    header = (
+        "| round | proposals from | labeled | corrected px | empty-start px | objects kept | "
+        "test Dice (after) | test F1 (after) | p95 cached prediction during training |"
+    )
+    print(header)
+    print("|" + "---|" * 9)
+    for r in report.rounds:
+        print(
+            f"| {r.round} | {'v' + str(r.model_version) if r.model_version else 'none'} | "
+            f"{r.labeled_images} | {fmt(r.corrected_fraction, 4)} | "
+            f"{fmt(r.empty_start_fraction, 4)} | "
+            f"{r.objects_accepted_unchanged}/{r.objects_in_truth} | {fmt(r.test_dice)} | "
+            f"{fmt(r.test_object_f1)} | {fmt(r.prediction_p95_ms_during_training, 1)} ms |"
+        )
+    if report.rounds:
+        first, last = report.rounds[0].corrected_fraction, report.rounds[-1].corrected_fraction
+        ratio = last / first if first else float("nan")
+        print(f"corrected pixels, last round / first round: {ratio:.2f} (target <= 0.30)")
+        print(f"pretraining {report.pretrain_s:.0f} s; total {report.total_s / 60:.1f} min")
