@@ -31,9 +31,10 @@ def model_for(db: Session, image: Image, model_id: int | None) -> ModelVersion:
 
 def prediction_for(
     db: Session, store: BlobStore, image: Image, model_id: int | None
-) -> tuple[ModelVersion, Prediction]:
+) -> tuple[ModelVersion, Prediction, bool]:
+    """(model, prediction, cache hit)."""
     model = model_for(db, image, model_id)
     row = cached(db, model.id, image.id)
-    if row is None:
-        row = store_prediction(db, store, model, image)
-    return model, row
+    if row is not None:
+        return model, row, True
+    return model, store_prediction(db, store, model, image), False

@@ -84,8 +84,8 @@ def get_prediction(
     format: Annotated[Literal["png", "json"], Query()] = "png",
 ) -> Response | PredictionPublic:
     image = service.get_image(db, image_id)
-    version, row = predictions.prediction_for(db, store, image, model)
-    headers = {"X-Model-Id": str(version.id)}
+    version, row, hit = predictions.prediction_for(db, store, image, model)
+    headers = {"X-Model-Id": str(version.id), "X-Cache": "hit" if hit else "miss"}
     if format == "png":
         return blob_response(store.get(row.labels_key), "image/png", row.labels_key, **headers)
     labels = proposal_labels(store, row)
@@ -114,7 +114,7 @@ def get_confidence(
     model: Annotated[int | None, Query()] = None,
 ) -> Response:
     image = service.get_image(db, image_id)
-    version, row = predictions.prediction_for(db, store, image, model)
+    version, row, _hit = predictions.prediction_for(db, store, image, model)
     return blob_response(
         store.get(row.confidence_key),
         "image/png",
