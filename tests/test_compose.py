@@ -170,3 +170,30 @@ def test_api_command_serves_healthz_on_postgres(api, tmp_path):
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+
+
+def test_worker_service_shares_the_api_image_data_and_database(compose, api):
+    worker = compose["services"]["worker"]
+    assert worker["build"] == api["build"]
+    assert worker["volumes"] == api["volumes"]
+    assert (
+        api_environment(worker)["MASKLOOP_DATABASE_URL"]
+        == api_environment(api)["MASKLOOP_DATABASE_URL"]
+    )
+    # The api runs no embedded worker when the worker service runs the jobs.
+    assert api_environment(api)["MASKLOOP_WORKER"] == "none"
+
+
+@pytest.mark.postgres
+def test_worker_command_runs_on_postgres(compose, tmp_path):
+    require_postgres()
+    worker = compose["services"]["worker"]
+    command = api_command(worker) + ["--once"]
+    command[0] = str(Path(sys.executable).parent / command[0])
+    with postgres_server() as database_url:
+        env = {key: value for key, value in os.environ.items() if not key.startswith("MASKLOOP_")}
+        env |= api_environment(worker)
+        env["MASKLOOP_DATABASE_URL"] = database_url
+        env["MASKLOOP_DATA_DIR"] = str(tmp_path / "data")
+        result = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, timeout=120)
+    assert result.returncode == 0, result.stderr.decode()[-2000:]
