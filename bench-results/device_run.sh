@@ -2,13 +2,14 @@
 # The benchmark as run on the lent GPU machine: one process per method side by side (same seed,
 # so the same K images and test split; budgets in steps, so sharing the GPU changes no figure),
 # then merged into one result.
-# Usage: bench-results/device_run.sh DATA OUTDIR LABELS PRETRAIN_STEPS FINETUNE_STEPS LIMIT_S [LIMIT_TEST]
+# Usage: [SEED=N] bench-results/device_run.sh DATA OUTDIR LABELS PRETRAIN_STEPS FINETUNE_STEPS LIMIT_S [LIMIT_TEST]
 set -u
 data=$1 out=$2 labels=$3 pt=$4 ft=$5 limit=$6 lt=${7:-}
-name=$(basename "$data")
+seed=${SEED:-0}
+name=$(basename "$data")$([ "$seed" != 0 ] && echo "-seed$seed")
 work=/tmp/bench-$name && rm -rf "$work" && mkdir -p "$work" "$out"
 export PYTHONUNBUFFERED=1 OMP_NUM_THREADS=2
-common=(--data "$data" --labels "$labels" --pretrain-steps "$pt" --finetune-steps "$ft" --seed 0)
+common=(--data "$data" --labels "$labels" --pretrain-steps "$pt" --finetune-steps "$ft" --seed "$seed")
 [ -n "$lt" ] && common+=(--limit-test "$lt")
 run() { # part methods baselines jobs
   timeout "$limit" python3 -m models.bench --methods "$2" --baselines "$3" --jobs "$4" \

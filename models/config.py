@@ -50,8 +50,9 @@ def _check_common(config: PretrainConfig | TrainConfig) -> None:
 @dataclass
 class PretrainConfig:
     """Self-supervised pretraining. Stops after ``steps`` or ``minutes``, whichever comes first;
-    with neither given, after 2000 steps. Each crop is the most varied of ``crop_candidates``
-    random draws, so sparse images (nuclei on black) do not teach mostly empty background."""
+    with neither given, after 2000 steps. With ``crop_candidates > 1`` each crop is the most
+    varied of that many random draws, so sparse images (nuclei on black) teach less empty
+    background."""
 
     method: str = "masked"
     encoder: str = "small"
@@ -65,7 +66,7 @@ class PretrainConfig:
     device: str = "auto"
     seed: int = 0
     log_every: int = 10
-    crop_candidates: int = 4
+    crop_candidates: int = 1
 
     def __post_init__(self) -> None:
         if self.method not in PRETEXTS:
@@ -117,8 +118,11 @@ class TrainConfig:
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
             raise ValueError(f"unknown kind {self.kind!r}; use one of {KINDS}")
-        if not isinstance(self.num_classes, int) or not 2 <= self.num_classes <= 255:
-            raise ValueError(f"num_classes must be an integer in 2..255, got {self.num_classes!r}")
+        low = 2 if self.kind == "semantic" else 1  # instance models ignore object classes
+        if not isinstance(self.num_classes, int) or not low <= self.num_classes <= 255:
+            raise ValueError(
+                f"num_classes must be an integer in {low}..255, got {self.num_classes!r}"
+            )
         _check_common(self)
         for name in ("epochs", "steps_per_epoch", "patience", "log_every"):
             _check_positive(name, getattr(self, name))

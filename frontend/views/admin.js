@@ -52,14 +52,22 @@ export async function adminView(root, app, id) {
     if (minutes.value) params.minutes = Number(minutes.value);
     if (kind === "train" && init.value) params.init = init.value;
     if (kind === "pretrain" && method.value) params.method = method.value;
+    startButtons.forEach((b) => { b.disabled = true; });
+    jobMessage.replaceChildren(notice(`Starting a ${kind} job…`, "info"));
     try {
       const job = await postJson(`/collections/${id}/jobs`, { kind, params });
       jobMessage.replaceChildren(notice(`${kind} job ${job.id} queued.`, "ok"));
       await loadJobs();
     } catch (e) {
       jobMessage.replaceChildren(notice(text(e)));
+    } finally {
+      startButtons.forEach((b) => { b.disabled = false; });
     }
   }
+  const startButtons = /** @type {HTMLButtonElement[]} */ ([
+    h("button", { type: "button", "data-testid": "start-pretrain", title: "Self-supervised pretraining of the encoder on all images", onclick: () => start("pretrain") }, "Pretrain"),
+    h("button", { type: "button", class: "primary", "data-testid": "start-train", title: "Train a new version on the labeled images", onclick: () => start("train") }, "Retrain"),
+  ]);
 
   /** @param {any} job */
   function jobRow(job) {
@@ -240,9 +248,9 @@ export async function adminView(root, app, id) {
       h("div", { class: "panel-head" }, h("h2", {}, "Jobs"), h("span", { class: "spacer" }),
         h("label", { class: "inline" }, "steps ", steps), h("label", { class: "inline" }, "minutes ", minutes),
         h("label", { class: "inline" }, "pretext ", method),
-        h("button", { type: "button", "data-testid": "start-pretrain", title: "Self-supervised pretraining of the encoder on all images", onclick: () => start("pretrain") }, "Pretrain"),
+        startButtons[0],
         h("label", { class: "inline" }, "init ", init),
-        h("button", { type: "button", class: "primary", "data-testid": "start-train", title: "Train a new version on the labeled images", onclick: () => start("train") }, "Retrain")),
+        startButtons[1]),
       jobMessage,
       h("table", { class: "grid-table jobs", "data-testid": "jobs-table" },
         h("thead", {}, h("tr", {}, ["#", "kind", "status", "progress", "ETA", "metrics", "started", "finished", ""].map((t) => h("th", {}, t)))),

@@ -42,29 +42,29 @@ def test_training_progress_reaches_the_end_and_version_appears(
     cid, images = _labeled_collection(admin)
     page.goto(f"/#/admin/{cid}")
     expect(page.get_by_test_id("models-table")).to_contain_text("No model yet")
+    # Record every state any job bar shows, from before the click, to see that the bar moved
+    # live (SSE), not only at the end.
+    page.evaluate(
+        """() => {
+            window.seenProgress = [];
+            const watch = () => document.querySelectorAll('[data-testid="job-progress"]').forEach(el =>
+              window.seenProgress.push(`${el.dataset.jobId}:${el.dataset.status}:${el.getAttribute('aria-valuenow')}`));
+            new MutationObserver(watch).observe(document.body, {subtree: true, childList: true, attributes: true});
+        }"""
+    )
     page.get_by_test_id("train-steps").fill("12")
-    page.get_by_test_id("start-train").click()
+    # The first job request of a server process imports torch there (~5 s on this machine).
+    with page.expect_response(lambda r: r.url.endswith(f"/collections/{cid}/jobs") and r.request.method == "POST", timeout=60_000) as posted:
+        page.get_by_test_id("start-train").click()
+    assert posted.value.status == 201
     job_bar = page.get_by_test_id("job-progress").first
     expect(job_bar).to_be_visible()
     job_id = job_bar.get_attribute("data-job-id")
     bar = page.locator(f'[data-testid="job-progress"][data-job-id="{job_id}"]')
-    # Record every value the bar shows, to see that it moved live (SSE), not only at the end.
-    page.evaluate(
-        """id => {
-            window.seenProgress = [];
-            const watch = () => {
-              const el = document.querySelector(`[data-testid="job-progress"][data-job-id="${id}"]`);
-              if (el) window.seenProgress.push(el.dataset.status + ':' + el.getAttribute('aria-valuenow'));
-            };
-            new MutationObserver(watch).observe(document.body, {subtree: true, childList: true, attributes: true});
-            watch();
-        }""",
-        job_id,
-    )
     expect(bar).to_have_attribute("data-status", "succeeded", timeout=180_000)
     expect(bar).to_have_attribute("aria-valuenow", "100")
-    seen = page.evaluate("window.seenProgress")
-    assert any(s.startswith(("running:", "queued:")) for s in seen), seen
+    seen = [s for s in page.evaluate("window.seenProgress") if s.startswith(f"{job_id}:")]
+    assert any(":queued:" in s or ":running:" in s for s in seen), seen
     row = page.locator('[data-testid="model-row"][data-version="1"]')
     expect(row).to_be_visible()
     expect(row.get_by_test_id("model-status")).to_have_text("active")
@@ -77,6 +77,10 @@ def test_training_progress_reaches_the_end_and_version_appears(
     target = images[-1]
     page.goto(f"/#/annotate/{target['id']}")
     expect(page.get_by_test_id("model-version")).to_contain_text("proposal from model v1")
+    page.get_by_test_id("confidence").check()
+    page.get_by_test_id("outline").check()
+    page.get_by_test_id("opacity").fill("0.8")
+    expect(page.get_by_test_id("confidence")).to_be_checked()  # unchecks itself when loading fails
     page.get_by_test_id("annotation-canvas").focus()
     shot("proposal")
     page.get_by_test_id("save-next").click()
@@ -84,3 +88,24 @@ def test_training_progress_reaches_the_end_and_version_appears(
     latest = admin.get(f"/api/v1/images/{target['id']}/annotation/versions").json()["data"][-1]
     assert latest["proposal_model_id"] == model_id
     assert latest["source"] == "corrected_proposal"
+
+
+def test_pretrain_can_be_cancelled_and_settings_saved(logged_in: Page, admin: httpx.Client, shot) -> None:
+    page = logged_in
+    cid, _ = _labeled_collection(admin)  # no worker: the job stays queued until cancelled
+    page.goto(f"/#/admin/{cid}")
+    page.get_by_test_id("train-steps").fill("5000")
+    page.get_by_test_id("pretrain-method").select_option("rotation")
+    with page.expect_response(lambda r: r.url.endswith(f"/collections/{cid}/jobs") and r.request.method == "POST", timeout=60_000):
+        page.get_by_test_id("start-pretrain").click()
+    bar = page.get_by_test_id("job-progress").first
+    expect(bar).to_have_attribute("data-status", "queued")
+    page.get_by_test_id("job-cancel").click()
+    expect(bar).to_have_attribute("data-status", "cancelled")
+    job = admin.get(f"/api/v1/collections/{cid}/jobs").json()["data"][0]
+    assert (job["kind"], job["status"], job["params"]) == ("pretrain", "cancelled", {"steps": 5000, "method": "rotation"})
+    page.get_by_test_id("setting-retrain-every").fill("7")
+    page.get_by_test_id("save-settings").click()
+    expect(page.get_by_text("Settings saved.")).to_be_visible()
+    assert admin.get(f"/api/v1/collections/{cid}/settings").json()["retrain_every"] == 7
+    shot()

@@ -39,6 +39,17 @@ def test_upload_shows_progress_and_server_errors_per_file(logged_in: Page, tmp_p
     expect(page.locator('.upload-row[data-filename="stack16.tif"]')).to_contain_text("uint16")
     expect(page.locator('tr[data-collection-id] td.num').first).to_have_text("2")
     shot()
+    # drag and drop works as well as the file picker
+    page.evaluate(
+        """async (bytes) => {
+            const dt = new DataTransfer();
+            dt.items.add(new File([new Uint8Array(bytes)], 'dropped.png', {type: 'image/png'}));
+            document.querySelector('[data-testid=dropzone]').dispatchEvent(new DragEvent('drop', {dataTransfer: dt, bubbles: true, cancelable: true}));
+        }""",
+        list(gray_png(32, 32, seed=9)),
+    )
+    expect(page.locator('.upload-row.ok[data-filename="dropped.png"]')).to_be_visible()
+    expect(page.locator('tr[data-collection-id] td.num').first).to_have_text("3")
 
 
 def _collection(admin: httpx.Client, kind: str, classes: list[tuple[str, str]]) -> int:
@@ -210,6 +221,13 @@ def test_leaving_with_unsaved_changes_asks_first(logged_in: Page, admin: httpx.C
     shot()
     page.keyboard.press("Escape")
     expect(page.get_by_test_id("shortcuts")).to_have_count(0)
+    # closing the tab asks too (beforeunload)
+    kinds: list[str] = []
+    page.remove_listener("dialog", dismiss)
+    page.on("dialog", lambda d: (kinds.append(d.type), d.dismiss()))
+    page.close(run_before_unload=True)
+    page.wait_for_timeout(300)
+    assert kinds == ["beforeunload"]
 
 
 def test_polygon_fills_pixels_whose_centres_are_inside(logged_in: Page, admin: httpx.Client, shot) -> None:
@@ -258,3 +276,28 @@ def test_multichannel_16bit_tiff_offers_channels_and_jpeg_falls_back_to_renderin
     photo = upload(admin, cid, "photo.jpg", jpeg.getvalue())
     open_annotate(page, photo["id"])
     expect(page.get_by_test_id("display-source")).to_contain_text("server rendering")
+
+
+def test_wheel_zoom_keeps_the_pixel_under_the_cursor_and_space_drag_pans(logged_in: Page, admin: httpx.Client) -> None:
+    page = logged_in
+    cid = _collection(admin, "semantic", [("nucleus", "#ff3b30")])
+    image = upload(admin, cid, "a.png", gray_png(64, 48))
+    canvas = open_annotate(page, image["id"])
+    before = view_of(canvas)
+    x, y = before.screen(40, 20)
+    page.mouse.move(x, y)
+    page.mouse.wheel(0, -300)
+    after = view_of(canvas)
+    assert after.zoom > before.zoom * 1.5
+    image_x = (x - after.left - after.pan_x) / after.zoom
+    image_y = (y - after.top - after.pan_y) / after.zoom
+    assert (int(image_x), int(image_y)) == (40, 20)
+    canvas.focus()
+    page.keyboard.down(" ")
+    page.mouse.down()
+    page.mouse.move(x + 50, y - 30, steps=3)
+    page.mouse.up()
+    page.keyboard.up(" ")
+    moved = view_of(canvas)
+    assert (round(moved.pan_x - after.pan_x), round(moved.pan_y - after.pan_y)) == (50, -30)
+    assert _label_count(page, 1) == 0  # panning did not paint
