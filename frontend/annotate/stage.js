@@ -22,7 +22,6 @@ export class Stage {
     this.height = height;
     this.canvas = document.createElement("canvas");
     this.canvas.className = "stage-canvas";
-    this.canvas.dataset.testid = "annotation-canvas";
     this.canvas.setAttribute("data-testid", "annotation-canvas");
     this.canvas.tabIndex = 0;
     this.cursor = document.createElement("canvas");
@@ -42,6 +41,8 @@ export class Stage {
     this.frame = 0;
     /** @type {((ms: number) => void) | null} called after each composite with its duration */
     this.onFrame = null;
+    /** @type {() => void} called after zoom or pan changed */
+    this.onView = () => {};
     /** @type {(ctx: CanvasRenderingContext2D) => void} draws the cursor layer */
     this.drawCursor = () => {};
     this.resizeObserver = new ResizeObserver(() => this.resize());
@@ -84,6 +85,7 @@ export class Stage {
     this.canvas.dataset.panX = String(this.panX);
     this.canvas.dataset.panY = String(this.panY);
     this.invalidate();
+    this.onView();
   }
 
   /** Zoom by `factor` keeping screen point (sx, sy) fixed. @param {number} factor @param {number} sx @param {number} sy */

@@ -7,6 +7,7 @@ import { decodePng, encodeLabelPng } from "../lib/png.js";
 import { defaultSettings } from "../annotate/display.js";
 import { displayCanvas, displayPanel } from "../annotate/display-panel.js";
 import { Editor } from "../annotate/editor.js";
+import { shortcutHandler } from "../annotate/keys.js";
 import { loadInitialMask, loadProposal, loadRaster } from "../annotate/loading.js";
 import { LabelMask } from "../annotate/mask.js";
 import { Overlay, confidenceCanvas, makePalette } from "../annotate/overlay.js";
@@ -211,8 +212,7 @@ export async function annotateView(root, app, imageId) {
     stage.canvas.dataset.tool = editor.tool;
   }
   editor.onChange = sync;
-  const origSetView = stage.setView.bind(stage);
-  stage.setView = (z, x, y) => { origSetView(z, x, y); zoomLabel.textContent = `${Math.round(stage.zoom * 1000) / 10}%`; };
+  stage.onView = () => { zoomLabel.textContent = `${Math.round(stage.zoom * 1000) / 10}%`; };
   editor.onCursor = (x, y) => {
     if (x < 0 || y < 0 || x >= width || y >= height) { cursorText.textContent = ""; return; }
     const i = y * width + x;
@@ -321,44 +321,39 @@ export async function annotateView(root, app, imageId) {
     page.append(help);
   }
 
-  /** @param {KeyboardEvent} e */
-  function onKey(e) {
-    const target = /** @type {HTMLElement} */ (e.target);
-    const typing = target && (target.tagName === "INPUT" && !["range", "checkbox", "color"].includes(/** @type {HTMLInputElement} */ (target).type) || target.tagName === "TEXTAREA" || target.tagName === "SELECT");
-    if (typing && e.key !== "Escape") return;
-    const ctrl = e.ctrlKey || e.metaKey;
-    const k = e.key;
-    let handled = true;
-    if (ctrl && (k === "z" || k === "Z")) { if (e.shiftKey) editor.redo(); else editor.undo(); }
-    else if (ctrl && (k === "y" || k === "Y")) editor.redo();
-    else if (ctrl && (k === "s" || k === "S")) save();
-    else if (ctrl) handled = false;
-    else if (k === "?") toggleHelp();
-    else if (k === "Escape") { if (help) toggleHelp(); else editor.cancelPolygon(); }
-    else if (k === " ") { editor.spaceDown = true; stage.canvas.style.cursor = "grab"; }
-    else if (k === "Enter") { if (editor.polygonActive) editor.closePolygon(); else if (!readOnly) acceptAndNext(); }
-    else if (k === "+" || k === "=") zoomIn();
-    else if (k === "-" || k === "_") zoomOut();
-    else if (k === "0") stage.fit();
-    else if (k === "h" || k === "H") { showMask.box.click(); }
-    else if (k === "o" || k === "O") { outline.box.click(); }
-    else if (k === "c" || k === "C") setConfidence(!confidence.box.checked);
-    else if (k === "a" || k === "A") /** @type {any} */ (displayEl).autoContrast();
-    else if (readOnly) handled = false;
-    else if (k === "b" || k === "B") editor.setTool("brush");
-    else if (k === "e" || k === "E") editor.setTool("eraser");
-    else if (k === "f" || k === "F") editor.setTool("fill");
-    else if (k === "p" || k === "P") editor.setTool("polygon");
-    else if ((k === "s" || k === "S") && kind === "instance") editor.setTool("select");
-    else if ((k === "n" || k === "N") && kind === "instance") editor.newObject();
-    else if ((k === "Delete") && kind === "instance") editor.deleteObject();
-    else if (k === "Backspace" && editor.polygonActive) { editor.polygon.pop(); stage.redrawCursor(); }
-    else if (k === "[") editor.setBrushSize(editor.brushSize > 10 ? editor.brushSize * 0.85 : editor.brushSize - 1);
-    else if (k === "]") editor.setBrushSize(editor.brushSize >= 10 ? editor.brushSize * 1.18 : editor.brushSize + 1);
-    else if (/^[1-9]$/.test(k)) setClass(Number(k));
-    else handled = false;
-    if (handled) e.preventDefault();
-  }
+  const instance = kind === "instance";
+  /** @type {import("../annotate/keys.js").Binding[]} */
+  const bindings = [
+    { keys: ["z"], ctrl: true, shift: false, edits: true, run: () => editor.undo() },
+    { keys: ["z"], ctrl: true, shift: true, edits: true, run: () => editor.redo() },
+    { keys: ["y"], ctrl: true, edits: true, run: () => editor.redo() },
+    { keys: ["s"], ctrl: true, edits: true, run: () => { save(); } },
+    { keys: ["?"], run: toggleHelp },
+    { keys: ["Escape"], run: () => { if (help) toggleHelp(); else editor.cancelPolygon(); } },
+    { keys: [" "], run: () => { editor.spaceDown = true; stage.canvas.style.cursor = "grab"; } },
+    { keys: ["Enter"], run: () => { if (editor.polygonActive) editor.closePolygon(); else if (!readOnly) acceptAndNext(); } },
+    { keys: ["+", "="], run: zoomIn },
+    { keys: ["-", "_"], run: zoomOut },
+    { keys: ["0"], run: () => stage.fit() },
+    { keys: ["h"], run: () => showMask.box.click() },
+    { keys: ["o"], run: () => outline.box.click() },
+    { keys: ["c"], run: () => { setConfidence(!confidence.box.checked); } },
+    { keys: ["a"], run: () => /** @type {any} */ (displayEl).autoContrast() },
+    { keys: ["b"], edits: true, run: () => editor.setTool("brush") },
+    { keys: ["e"], edits: true, run: () => editor.setTool("eraser") },
+    { keys: ["f"], edits: true, run: () => editor.setTool("fill") },
+    { keys: ["p"], edits: true, run: () => editor.setTool("polygon") },
+    ...(instance ? /** @type {import("../annotate/keys.js").Binding[]} */ ([
+      { keys: ["s"], edits: true, run: () => editor.setTool("select") },
+      { keys: ["n"], edits: true, run: () => editor.newObject() },
+      { keys: ["Delete"], edits: true, run: () => editor.deleteObject() },
+    ]) : []),
+    { keys: ["Backspace"], edits: true, run: () => { editor.polygon.pop(); stage.redrawCursor(); } },
+    { keys: ["["], edits: true, run: () => editor.setBrushSize(editor.brushSize > 10 ? editor.brushSize * 0.85 : editor.brushSize - 1) },
+    { keys: ["]"], edits: true, run: () => editor.setBrushSize(editor.brushSize >= 10 ? editor.brushSize * 1.18 : editor.brushSize + 1) },
+    { keys: ["1", "2", "3", "4", "5", "6", "7", "8", "9"], edits: true, run: (e) => setClass(Number(e.key)) },
+  ];
+  const onKey = shortcutHandler(bindings, readOnly);
   /** @param {KeyboardEvent} e */
   function onKeyUp(e) {
     if (e.key === " ") { editor.spaceDown = false; editor.setTool(editor.tool); }

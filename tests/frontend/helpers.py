@@ -47,14 +47,25 @@ def stored_mask(admin: httpx.Client, image_id: int) -> np.ndarray:
 def disk(size: int) -> list[tuple[int, int]]:
     """Pixel offsets of the round brush, by the rule in frontend/annotate/mask.js."""
     r = size // 2
-    return [(dx, dy) for dy in range(-r, r + 1) for dx in range(-r, r + 1) if dx * dx + dy * dy <= (size / 2) ** 2]
+    return [
+        (dx, dy)
+        for dy in range(-r, r + 1)
+        for dx in range(-r, r + 1)
+        if dx * dx + dy * dy <= (size / 2) ** 2
+    ]
 
 
-def paint_line(mask: np.ndarray, a: tuple[int, int], b: tuple[int, int], size: int, value: int) -> None:
+def paint_line(
+    mask: np.ndarray, a: tuple[int, int], b: tuple[int, int], size: int, value: int
+) -> None:
     """Expected result of a straight horizontal or vertical stroke."""
     (ax, ay), (bx, by) = a, b
     assert ax == bx or ay == by
-    points = [(x, ay) for x in range(min(ax, bx), max(ax, bx) + 1)] if ay == by else [(ax, y) for y in range(min(ay, by), max(ay, by) + 1)]
+    points = (
+        [(x, ay) for x in range(min(ax, bx), max(ax, bx) + 1)]
+        if ay == by
+        else [(ax, y) for y in range(min(ay, by), max(ay, by) + 1)]
+    )
     h, w = mask.shape
     for x, y in points:
         for dx, dy in disk(size):
@@ -76,7 +87,9 @@ class View:
 
     def screen(self, x: float, y: float) -> tuple[float, float]:
         """Page coordinates of the centre of image pixel (x, y)."""
-        return self.left + self.pan_x + (x + 0.5) * self.zoom, self.top + self.pan_y + (y + 0.5) * self.zoom
+        return self.left + self.pan_x + (x + 0.5) * self.zoom, self.top + self.pan_y + (
+            y + 0.5
+        ) * self.zoom
 
     def visible(self, x: float, y: float) -> bool:
         sx, sy = self.screen(x, y)
@@ -87,8 +100,15 @@ def view_of(canvas: Locator) -> View:
     box = canvas.bounding_box()
     assert box is not None
     attr = canvas.get_attribute
-    return View(box["x"], box["y"], box["width"], box["height"], float(attr("data-zoom") or 0),
-                float(attr("data-pan-x") or 0), float(attr("data-pan-y") or 0))
+    return View(
+        box["x"],
+        box["y"],
+        box["width"],
+        box["height"],
+        float(attr("data-zoom") or 0),
+        float(attr("data-pan-x") or 0),
+        float(attr("data-pan-y") or 0),
+    )
 
 
 def stroke(page: Page, canvas: Locator, points: list[tuple[int, int]], steps: int = 6) -> None:
@@ -114,7 +134,7 @@ def open_annotate(page: Page, image_id: int) -> Locator:
     return canvas
 
 
-def _positive():  # noqa: ANN202 - a regex for expect
+def _positive():
     import re
 
     return re.compile(r"^[0-9.]+(e-?[0-9]+)?$")

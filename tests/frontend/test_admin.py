@@ -1,4 +1,4 @@
-"""The admin page drives the loop: start a training, watch it live, see the version, use its proposal."""
+"""The admin page drives the loop: start a training, watch it live, see the version, use it."""
 
 import re
 from collections.abc import Iterator
@@ -22,15 +22,28 @@ def worker(settings: Settings) -> Iterator[WorkerProcess]:
 
 
 def _labeled_collection(admin: httpx.Client) -> tuple[int, list[dict]]:
-    r = admin.post("/api/v1/collections", json={"name": "discs", "kind": "instance", "classes": [{"name": "nucleus", "color": "#34c759"}]})
+    r = admin.post(
+        "/api/v1/collections",
+        json={
+            "name": "discs",
+            "kind": "instance",
+            "classes": [{"name": "nucleus", "color": "#34c759"}],
+        },
+    )
     assert r.status_code == 201, r.text
     cid = r.json()["id"]
-    r = admin.patch(f"/api/v1/collections/{cid}/settings", json={"retrain_every": 0, "auto_pretrain_min_images": 0})
+    r = admin.patch(
+        f"/api/v1/collections/{cid}/settings",
+        json={"retrain_every": 0, "auto_pretrain_min_images": 0},
+    )
     if r.status_code in (404, 405):
         pytest.skip("the server has no loop endpoints (settings/jobs answered 404/405)")
     images = upload_discs(admin, cid, range(6))
     for image in images[:4]:
-        r = admin.put(f"/api/v1/images/{image['id']}/annotation", files={"mask": ("m.png", label_of(image), "image/png")})
+        r = admin.put(
+            f"/api/v1/images/{image['id']}/annotation",
+            files={"mask": ("m.png", label_of(image), "image/png")},
+        )
         assert r.status_code == 200, r.text
     return cid, images
 
@@ -47,14 +60,19 @@ def test_training_progress_reaches_the_end_and_version_appears(
     page.evaluate(
         """() => {
             window.seenProgress = [];
-            const watch = () => document.querySelectorAll('[data-testid="job-progress"]').forEach(el =>
-              window.seenProgress.push(`${el.dataset.jobId}:${el.dataset.status}:${el.getAttribute('aria-valuenow')}`));
-            new MutationObserver(watch).observe(document.body, {subtree: true, childList: true, attributes: true});
+            const watch = () => document.querySelectorAll('[data-testid="job-progress"]')
+              .forEach(el => window.seenProgress.push(
+                `${el.dataset.jobId}:${el.dataset.status}:${el.getAttribute('aria-valuenow')}`));
+            new MutationObserver(watch)
+              .observe(document.body, {subtree: true, childList: true, attributes: true});
         }"""
     )
     page.get_by_test_id("train-steps").fill("12")
     # The first job request of a server process imports torch there (~5 s on this machine).
-    with page.expect_response(lambda r: r.url.endswith(f"/collections/{cid}/jobs") and r.request.method == "POST", timeout=60_000) as posted:
+    with page.expect_response(
+        lambda r: r.url.endswith(f"/collections/{cid}/jobs") and r.request.method == "POST",
+        timeout=60_000,
+    ) as posted:
         page.get_by_test_id("start-train").click()
     assert posted.value.status == 201
     job_bar = page.get_by_test_id("job-progress").first
@@ -90,20 +108,29 @@ def test_training_progress_reaches_the_end_and_version_appears(
     assert latest["source"] == "corrected_proposal"
 
 
-def test_pretrain_can_be_cancelled_and_settings_saved(logged_in: Page, admin: httpx.Client, shot) -> None:
+def test_pretrain_can_be_cancelled_and_settings_saved(
+    logged_in: Page, admin: httpx.Client, shot
+) -> None:
     page = logged_in
     cid, _ = _labeled_collection(admin)  # no worker: the job stays queued until cancelled
     page.goto(f"/#/admin/{cid}")
     page.get_by_test_id("train-steps").fill("5000")
     page.get_by_test_id("pretrain-method").select_option("rotation")
-    with page.expect_response(lambda r: r.url.endswith(f"/collections/{cid}/jobs") and r.request.method == "POST", timeout=60_000):
+    with page.expect_response(
+        lambda r: r.url.endswith(f"/collections/{cid}/jobs") and r.request.method == "POST",
+        timeout=60_000,
+    ):
         page.get_by_test_id("start-pretrain").click()
     bar = page.get_by_test_id("job-progress").first
     expect(bar).to_have_attribute("data-status", "queued")
     page.get_by_test_id("job-cancel").click()
     expect(bar).to_have_attribute("data-status", "cancelled")
     job = admin.get(f"/api/v1/collections/{cid}/jobs").json()["data"][0]
-    assert (job["kind"], job["status"], job["params"]) == ("pretrain", "cancelled", {"steps": 5000, "method": "rotation"})
+    assert (job["kind"], job["status"], job["params"]) == (
+        "pretrain",
+        "cancelled",
+        {"steps": 5000, "method": "rotation"},
+    )
     page.get_by_test_id("setting-retrain-every").fill("7")
     page.get_by_test_id("save-settings").click()
     expect(page.get_by_text("Settings saved.")).to_be_visible()

@@ -11,7 +11,15 @@ from PIL import Image
 from playwright.sync_api import Page, expect
 
 from tests.frontend.helpers import (
-    click_pixel, gray_png, open_annotate, paint_line, png_bytes, stored_mask, stroke, tiff16_bytes, upload,
+    click_pixel,
+    gray_png,
+    open_annotate,
+    paint_line,
+    png_bytes,
+    stored_mask,
+    stroke,
+    tiff16_bytes,
+    upload,
     view_of,
 )
 
@@ -26,7 +34,11 @@ def test_upload_shows_progress_and_server_errors_per_file(logged_in: Page, tmp_p
     page.get_by_test_id("class-name-1").fill("membrane")
     page.get_by_test_id("create-collection").click()
     expect(page.get_by_test_id("collections-table")).to_contain_text("cells")
-    files = {"a.png": gray_png(), "stack16.tif": tiff16_bytes(), "notes.png": b"<html>not an image</html>"}
+    files = {
+        "a.png": gray_png(),
+        "stack16.tif": tiff16_bytes(),
+        "notes.png": b"<html>not an image</html>",
+    }
     paths = []
     for name, data in files.items():
         (tmp_path / name).write_bytes(data)
@@ -37,23 +49,31 @@ def test_upload_shows_progress_and_server_errors_per_file(logged_in: Page, tmp_p
     expect(error).to_have_count(1)
     expect(error).to_contain_text("notes.png")
     expect(page.locator('.upload-row[data-filename="stack16.tif"]')).to_contain_text("uint16")
-    expect(page.locator('tr[data-collection-id] td.num').first).to_have_text("2")
+    expect(page.locator("tr[data-collection-id] td.num").first).to_have_text("2")
     shot()
     # drag and drop works as well as the file picker
     page.evaluate(
         """async (bytes) => {
             const dt = new DataTransfer();
             dt.items.add(new File([new Uint8Array(bytes)], 'dropped.png', {type: 'image/png'}));
-            document.querySelector('[data-testid=dropzone]').dispatchEvent(new DragEvent('drop', {dataTransfer: dt, bubbles: true, cancelable: true}));
+            const drop = new DragEvent('drop', {dataTransfer: dt, bubbles: true, cancelable: true});
+            document.querySelector('[data-testid=dropzone]').dispatchEvent(drop);
         }""",
         list(gray_png(32, 32, seed=9)),
     )
     expect(page.locator('.upload-row.ok[data-filename="dropped.png"]')).to_be_visible()
-    expect(page.locator('tr[data-collection-id] td.num').first).to_have_text("3")
+    expect(page.locator("tr[data-collection-id] td.num").first).to_have_text("3")
 
 
 def _collection(admin: httpx.Client, kind: str, classes: list[tuple[str, str]]) -> int:
-    r = admin.post("/api/v1/collections", json={"name": f"{kind}-set", "kind": kind, "classes": [{"name": n, "color": c} for n, c in classes]})
+    r = admin.post(
+        "/api/v1/collections",
+        json={
+            "name": f"{kind}-set",
+            "kind": kind,
+            "classes": [{"name": n, "color": c} for n, c in classes],
+        },
+    )
     assert r.status_code == 201, r.text
     return r.json()["id"]
 
@@ -113,7 +133,12 @@ def test_brush_erase_fill_undo_redo_save_reads_back_exact_pixels(
     page.get_by_test_id("tool-brush").click()
     page.keyboard.press("1")
     stroke(page, canvas, [(5, 30), (25, 30), (25, 45), (5, 45), (5, 30)])
-    for a, b in [((5, 30), (25, 30)), ((25, 30), (25, 45)), ((25, 45), (5, 45)), ((5, 45), (5, 30))]:
+    for a, b in [
+        ((5, 30), (25, 30)),
+        ((25, 30), (25, 45)),
+        ((25, 45), (5, 45)),
+        ((5, 45), (5, 30)),
+    ]:
         paint_line(expected, a, b, 1, 1)
     page.get_by_test_id("tool-fill").click()
     page.keyboard.press("2")
@@ -146,13 +171,18 @@ def test_brush_erase_fill_undo_redo_save_reads_back_exact_pixels(
     shot()
 
 
-def test_instance_objects_never_merge_and_16bit_ids_round_trip(logged_in: Page, admin: httpx.Client, shot) -> None:
+def test_instance_objects_never_merge_and_16bit_ids_round_trip(
+    logged_in: Page, admin: httpx.Client, shot
+) -> None:
     page = logged_in
     cid = _collection(admin, "instance", [("nucleus", "#ff3b30"), ("cell", "#0a84ff")])
     image = upload(admin, cid, "cells.png", gray_png(64, 48))
     start = np.zeros((48, 64), np.uint16)
     start[30:40, 40:50] = 1000  # an object id that needs a 16-bit PNG
-    r = admin.put(f"/api/v1/images/{image['id']}/annotation", files={"mask": ("m.png", png_bytes(start), "image/png")})
+    r = admin.put(
+        f"/api/v1/images/{image['id']}/annotation",
+        files={"mask": ("m.png", png_bytes(start), "image/png")},
+    )
     assert r.status_code == 200, r.text
     canvas = open_annotate(page, image["id"])
     expect(page.get_by_test_id("model-version")).to_contain_text("saved annotation v1")
@@ -198,7 +228,9 @@ def test_instance_objects_never_merge_and_16bit_ids_round_trip(logged_in: Page, 
     shot()
 
 
-def test_leaving_with_unsaved_changes_asks_first(logged_in: Page, admin: httpx.Client, shot) -> None:
+def test_leaving_with_unsaved_changes_asks_first(
+    logged_in: Page, admin: httpx.Client, shot
+) -> None:
     page = logged_in
     cid = _collection(admin, "semantic", [("nucleus", "#ff3b30")])
     image = upload(admin, cid, "a.png", gray_png())
@@ -206,7 +238,7 @@ def test_leaving_with_unsaved_changes_asks_first(logged_in: Page, admin: httpx.C
     stroke(page, canvas, [(5, 5), (15, 5)])
     asked: list[str] = []
 
-    def dismiss(dialog) -> None:  # noqa: ANN001
+    def dismiss(dialog) -> None:
         asked.append(dialog.message)
         dialog.dismiss()
 
@@ -230,7 +262,9 @@ def test_leaving_with_unsaved_changes_asks_first(logged_in: Page, admin: httpx.C
     assert kinds == ["beforeunload"]
 
 
-def test_polygon_fills_pixels_whose_centres_are_inside(logged_in: Page, admin: httpx.Client, shot) -> None:
+def test_polygon_fills_pixels_whose_centres_are_inside(
+    logged_in: Page, admin: httpx.Client, shot
+) -> None:
     page = logged_in
     cid = _collection(admin, "semantic", [("nucleus", "#ff3b30"), ("membrane", "#34c759")])
     image = upload(admin, cid, "a.png", gray_png(64, 48))
@@ -241,7 +275,9 @@ def test_polygon_fills_pixels_whose_centres_are_inside(logged_in: Page, admin: h
     view = view_of(canvas)
     corners = [(10, 10), (20, 10), (20, 15), (10, 15)]  # pixel corners, not centres
     for x, y in corners:
-        page.mouse.click(view.left + view.pan_x + x * view.zoom, view.top + view.pan_y + y * view.zoom)
+        page.mouse.click(
+            view.left + view.pan_x + x * view.zoom, view.top + view.pan_y + y * view.zoom
+        )
     page.keyboard.press("Enter")  # closes the polygon; does not save
     expect(page.get_by_test_id("dirty")).to_contain_text("unsaved")
     page.keyboard.press("Control+s")
@@ -278,7 +314,9 @@ def test_multichannel_16bit_tiff_offers_channels_and_jpeg_falls_back_to_renderin
     expect(page.get_by_test_id("display-source")).to_contain_text("server rendering")
 
 
-def test_wheel_zoom_keeps_the_pixel_under_the_cursor_and_space_drag_pans(logged_in: Page, admin: httpx.Client) -> None:
+def test_wheel_zoom_keeps_the_pixel_under_the_cursor_and_space_drag_pans(
+    logged_in: Page, admin: httpx.Client
+) -> None:
     page = logged_in
     cid = _collection(admin, "semantic", [("nucleus", "#ff3b30")])
     image = upload(admin, cid, "a.png", gray_png(64, 48))

@@ -15,7 +15,8 @@ DECODE_TIFF = """async ([b64, channels]) => {
   const { decodeTiff } = await import('/lib/tiff.js');
   const bytes = Uint8Array.from(atob(b64), c => c.charCodeAt(0));
   const r = await decodeTiff(bytes.buffer, channels);
-  return { width: r.width, height: r.height, bitDepth: r.bitDepth, float: r.float, channels: r.channels.map(p => Array.from(p)) };
+  const planes = r.channels.map(p => Array.from(p));
+  return { width: r.width, height: r.height, float: r.float, channels: planes };
 }"""
 
 
@@ -26,7 +27,7 @@ def _tiff(array: np.ndarray, **kwargs: object) -> str:
 
 
 @pytest.fixture
-def blank(page: Page, live_server, errors) -> Page:  # noqa: ANN001
+def blank(page: Page, live_server, errors) -> Page:
     page.goto("/index.html#/login")
     return page
 
@@ -78,7 +79,8 @@ def test_png_encoder_round_trips_through_pillow_and_back(blank: Page, high: int)
           const blob = await encodeLabelPng(Uint16Array.from(values), w, h);
           const bytes = new Uint8Array(await blob.arrayBuffer());
           const back = await decodePng(bytes);
-          if (Array.from(back.channels[0]).some((v, i) => v !== values[i])) throw new Error('decode mismatch');
+          const same = Array.from(back.channels[0]).every((v, i) => v === values[i]);
+          if (!same) throw new Error('decode mismatch');
           let s = ''; for (const b of bytes) s += String.fromCharCode(b);
           return btoa(s);
         }""",

@@ -12,19 +12,28 @@ pytestmark = pytest.mark.browser
 
 @pytest.fixture
 def collection(admin: httpx.Client) -> tuple[int, int]:
-    r = admin.post("/api/v1/collections", json={"name": "shared", "kind": "semantic", "classes": [{"name": "nucleus", "color": "#ff3b30"}]})
+    r = admin.post(
+        "/api/v1/collections",
+        json={
+            "name": "shared",
+            "kind": "semantic",
+            "classes": [{"name": "nucleus", "color": "#ff3b30"}],
+        },
+    )
     assert r.status_code == 201, r.text
     cid = r.json()["id"]
     return cid, upload(admin, cid, "a.png", gray_png())["id"]
 
 
 def _user(admin: httpx.Client, role: str) -> str:
-    r = admin.post("/api/v1/users", json={"username": role + "1", "password": "password-123", "role": role})
+    r = admin.post(
+        "/api/v1/users", json={"username": role + "1", "password": "password-123", "role": role}
+    )
     assert r.status_code == 201, r.text
     return role + "1"
 
 
-def test_wrong_password_shows_the_server_message(page: Page, live_server, errors) -> None:  # noqa: ANN001
+def test_wrong_password_shows_the_server_message(page: Page, live_server, errors) -> None:
     page.goto("/")
     page.get_by_test_id("login-username").fill("admin")
     page.get_by_test_id("login-password").fill("wrong")
@@ -33,7 +42,9 @@ def test_wrong_password_shows_the_server_message(page: Page, live_server, errors
     expect(page.get_by_test_id("login-error")).not_to_be_empty()
 
 
-def test_viewer_sees_read_only_pages(page: Page, admin: httpx.Client, collection, errors, shot) -> None:  # noqa: ANN001
+def test_viewer_sees_read_only_pages(
+    page: Page, admin: httpx.Client, collection, errors, shot
+) -> None:
     cid, image_id = collection
     sign_in(page, _user(admin, "viewer"), "password-123")
     expect(page.get_by_test_id("collections-table")).to_contain_text("shared")
@@ -51,7 +62,9 @@ def test_viewer_sees_read_only_pages(page: Page, admin: httpx.Client, collection
     shot()
 
 
-def test_annotator_annotates_but_sees_no_admin_controls(page: Page, admin: httpx.Client, collection, errors, shot) -> None:  # noqa: ANN001
+def test_annotator_annotates_but_sees_no_admin_controls(
+    page: Page, admin: httpx.Client, collection, errors, shot
+) -> None:
     cid, image_id = collection
     sign_in(page, _user(admin, "annotator"), "password-123")
     expect(page.get_by_test_id("collections-table")).to_contain_text("shared")

@@ -1,0 +1,27 @@
+"""Data pipeline: normalisation, channel adaptation, crops, augmentation, tiling."""
+
+from models.data.augment import IGNORE_INDEX, augment_pair, build_augmentation
+from models.data.crops import CropSampler
+from models.data.normalize import (
+    adapt_channels,
+    infer_in_channels,
+    is_grayscale,
+    percentile_normalize,
+    prepare_image,
+)
+from models.data.tiling import blend_window, predict_tiled, tile_starts
+
+__all__ = [
+    "IGNORE_INDEX",
+    "CropSampler",
+    "adapt_channels",
+    "augment_pair",
+    "blend_window",
+    "build_augmentation",
+    "infer_in_channels",
+    "is_grayscale",
+    "percentile_normalize",
+    "predict_tiled",
+    "prepare_image",
+    "tile_starts",
+]
