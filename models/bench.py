@@ -335,18 +335,19 @@ def summarize(scores: dict[str, dict[str, dict[str, float]]], kind: str) -> dict
     out["best_pretext"] = {}
     out["default_minus_scratch_dice"] = {}
     for k in ks:
-        best = max(pretexts, key=lambda m: pretexts[m].get(str(k), {}).get("dice", -1.0))
-        out["best_pretext"][str(k)] = {
-            "method": best,
-            "dice_gain": round(pretexts[best][str(k)]["dice"] - scratch[str(k)]["dice"], 4),
-        }
-        if DEFAULT_PRETEXT in pretexts:
-            d = pretexts[DEFAULT_PRETEXT][str(k)]["dice"] - scratch[str(k)]["dice"]
+        done = {m: s[str(k)] for m, s in pretexts.items() if str(k) in s}  # a run may be partial
+        if not done:
+            continue
+        best = max(done, key=lambda m: done[m]["dice"])
+        gain = done[best]["dice"] - scratch[str(k)]["dice"]
+        out["best_pretext"][str(k)] = {"method": best, "dice_gain": round(gain, 4)}
+        if DEFAULT_PRETEXT in done:
+            d = done[DEFAULT_PRETEXT]["dice"] - scratch[str(k)]["dice"]
             out["default_minus_scratch_dice"][str(k)] = round(d, 4)
     top = scratch[str(ks[-1])]
     saved = {}
     for m, s in pretexts.items():
-        hits = [k for k in ks if all(s[str(k)][x] >= top[x] for x in ("dice", key))]
+        hits = [k for k in ks if str(k) in s and all(s[str(k)][x] >= top[x] for x in ("dice", key))]
         saved[m] = min(hits) if hits else None
     out[f"smallest_k_matching_scratch_at_k{ks[-1]}"] = saved
     return out

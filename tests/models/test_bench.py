@@ -114,3 +114,10 @@ def test_bench_runs_end_to_end_on_tiny_data(tmp_path, maker, capsys):
     assert result["environment"]["torch"]
     assert out.with_suffix(".md").read_text().count("| otsu |") >= 2
     assert "minutes used" in capsys.readouterr().out
+
+
+def test_summarize_handles_a_partial_run():
+    s = {"scratch": {"1": {"dice": 0.5}, "2": {"dice": 0.6}}, "masked": {"1": {"dice": 0.7}}}
+    out = summarize(s, "semantic")
+    assert out["best_pretext"] == {"1": {"method": "masked", "dice_gain": 0.2}}
+    assert out["smallest_k_matching_scratch_at_k2"] == {"masked": 1}
