@@ -10,6 +10,8 @@ from backend.loop.data import latest_annotations
 from backend.orm import Collection, Image, Job, JobKind, JobStatus, ModelVersion, User
 from backend.orm._types import utcnow
 from backend.schemas.loop import JobCreate
+from models.networks import ENCODERS
+from models.pretext import PRETEXTS
 
 _ALLOWED = {
     "pretrain": {"minutes", "steps", "method", "lr"},
@@ -19,9 +21,6 @@ _ALLOWED = {
 
 
 def _check_params(db: Session, collection: Collection, body: JobCreate) -> dict[str, object]:
-    from models.networks import ENCODERS
-    from models.pretext import PRETEXTS
-
     params = body.params.model_dump(exclude_none=True)
     extra = set(params) - _ALLOWED[body.kind]
     if extra:

@@ -34,6 +34,10 @@ export async function annotateView(root, app, imageId) {
   const { width, height } = image;
   const { raster } = loaded;
 
+  if (initial.labels && initial.labels.length !== width * height) {
+    initial.warning = "The stored mask does not match the image's size; starting from an empty mask.";
+    initial.labels = null;
+  }
   const mask = new LabelMask(width, height, initial.labels ?? undefined);
   const overlay = new Overlay(width, height, mask.data, makePalette(kind, classes));
   const display = displayCanvas(raster);
@@ -87,11 +91,12 @@ export async function annotateView(root, app, imageId) {
 
   const saveButton = h("button", { type: "button", "data-testid": "save", title: "Save (Ctrl+S)", onclick: () => save() }, "Save");
   const nextButton = h("button", { type: "button", class: "primary", "data-testid": "save-next", title: "Save and open the next image (Enter)", onclick: () => acceptAndNext() }, "Accept & next ⏎");
+  const statusBadge = h("span", { class: `badge status-${image.status}`, "data-testid": "image-status" }, image.status);
   const top = h("div", { class: "annotate-top" },
     h("a", { href: `#/collections/${collection.id}`, class: "crumb" }, collection.name),
     h("span", { class: "sep" }, "›"),
     h("span", { class: "filename", title: image.filename }, image.filename),
-    h("span", { class: `badge status-${image.status}` }, image.status),
+    statusBadge,
     modelBadge, dirtyBadge,
     h("span", { class: "spacer" }),
     message,
@@ -289,6 +294,8 @@ export async function annotateView(root, app, imageId) {
       }
       const result = await getJson(`/images/${image.id}/annotation`, { method: "PUT", body: form });
       savedHead = head;
+      statusBadge.textContent = "labeled";
+      statusBadge.className = "badge status-labeled";
       activeMs = 0;
       activeSince = performance.now();
       say(`Saved version ${result.version}.`, "ok");
