@@ -2,13 +2,16 @@
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import JSON, DateTime, ForeignKey, Index, String, Text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from backend.db import Base
 from backend.orm._types import created_at_column
+
+if TYPE_CHECKING:
+    from backend.orm.accounts import User
 
 
 class JobKind(StrEnum):
@@ -54,9 +57,14 @@ class Job(Base):
     heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = created_at_column()
+    creator: Mapped["User | None"] = relationship(lazy="joined")
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # What the job produced. Plain ids, not foreign keys: those tables point back at jobs, and a
     # cycle of foreign keys would complicate every migration for no gain.
     model_id: Mapped[int | None]
     encoder_id: Mapped[int | None]
+
+    @property
+    def created_by(self) -> str | None:
+        return self.creator.username if self.creator else None

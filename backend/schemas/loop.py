@@ -42,6 +42,7 @@ class JobPublic(Public):
     error: str | None
     attempts: int
     cancel_requested: bool
+    created_by: str | None = None  # username; None for automatic triggers
     created_at: UtcDatetime
     started_at: UtcDatetime | None
     finished_at: UtcDatetime | None

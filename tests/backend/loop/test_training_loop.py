@@ -235,3 +235,27 @@ def test_cancel_running_training_registers_nothing(
     ended = wait_job(admin, job["id"], timeout=60)
     assert ended["status"] == "cancelled"
     assert admin.get(f"/api/v1/collections/{collection['id']}/models").json()["count"] == 0
+
+
+def test_a_model_cannot_serve_or_be_activated_for_another_collection(
+    admin: httpx.Client, start_worker: Callable[..., WorkerProcess]
+) -> None:
+    collection, _ = _labeled_collection(admin)
+    start_worker()
+    wait_job(
+        admin,
+        admin.post(
+            f"/api/v1/collections/{collection['id']}/jobs", json={"kind": "train", "params": FAST}
+        ).json()["id"],
+    )
+    model = admin.get(f"/api/v1/collections/{collection['id']}/models").json()["data"][0]
+    other = make_collection(admin, "other")
+    image = upload_discs(admin, other["id"], range(20, 21))[0]
+    r = admin.get(f"/api/v1/images/{image['id']}/prediction", params={"model": model["id"]})
+    assert r.status_code == 422 and "belongs to collection" in r.json()["detail"]
+    r = admin.post(f"/api/v1/models/{model['id']}/activate", json={"collection_id": other["id"]})
+    assert r.status_code == 422 and "belongs to collection" in r.json()["detail"]
+    r = put_mask(admin, image["id"], label_of(image), proposal_model_id=str(model["id"]))
+    assert r.status_code == 422 and "not a model version of collection" in r.json()["detail"]
+    job = admin.get(f"/api/v1/jobs/{model['job_id']}").json()
+    assert job["created_by"] == "admin"
