@@ -22,7 +22,16 @@ from backend.imaging import (
 )
 from backend.jobs.queue import DatabaseQueue
 from backend.loop import triggers
-from backend.orm import Annotation, Collection, Image, ImageStatus, User
+from backend.orm import (
+    Annotation,
+    Collection,
+    Encoder,
+    Image,
+    ImageStatus,
+    ModelVersion,
+    Prediction,
+    User,
+)
 from backend.storage import BlobStore, sha256_hex
 
 
@@ -159,20 +168,31 @@ def list_images(
     return list(rows), total
 
 
+# Every column that names a blob. A blob no row names is garbage; one missing here would be
+# deleted by the start-up sweep while still in use.
+BLOB_COLUMNS = (
+    Image.sha256,
+    Image.display_key,
+    Image.thumbnail_key,
+    Annotation.mask_key,
+    Prediction.labels_key,
+    Prediction.confidence_key,
+    ModelVersion.checkpoint_key,
+    Encoder.checkpoint_key,
+)
+
+
 def referenced_keys(db: Session) -> set[str]:
     keys: set[str] = set()
-    for sha, display, thumb in db.execute(
-        select(Image.sha256, Image.display_key, Image.thumbnail_key)
-    ):
-        keys.update((sha, display, thumb))
-    keys.update(db.scalars(select(Annotation.mask_key)))
+    for column in BLOB_COLUMNS:
+        keys.update(db.scalars(select(column).distinct()))
     return keys
 
 
 def live_keys(db: Session, candidates: set[str]) -> set[str]:
     """The subset of ``candidates`` that some row still references."""
     live: set[str] = set()
-    for column in (Image.sha256, Image.display_key, Image.thumbnail_key, Annotation.mask_key):
+    for column in BLOB_COLUMNS:
         live.update(db.scalars(select(column).where(column.in_(candidates)).distinct()))
     return live
 
@@ -182,6 +202,12 @@ def delete_image(db: Session, store: BlobStore, image: Image) -> None:
     candidates.update(
         db.scalars(select(Annotation.mask_key).where(Annotation.image_id == image.id))
     )
+    for labels, confidence in db.execute(
+        select(Prediction.labels_key, Prediction.confidence_key).where(
+            Prediction.image_id == image.id
+        )
+    ):
+        candidates.update((labels, confidence))
     db.delete(image)
     db.commit()
     # Blobs are shared by content; remove only those nothing else points at any more.

@@ -98,3 +98,24 @@ def test_restart_requeues_the_interrupted_job_which_then_finishes(
     start_worker()
     assert wait_job(admin, short["id"])["status"] == "succeeded"
     assert requeued["attempts"] == 1
+
+
+def test_restart_keeps_checkpoints_and_cached_proposals(
+    admin: httpx.Client, start_worker: Callable[..., WorkerProcess], settings: Settings
+) -> None:
+    """The start-up sweep removes unreferenced blobs; models and proposals are referenced."""
+    collection, images = _collection(admin)
+    start_worker()
+    job = admin.post(
+        f"/api/v1/collections/{collection['id']}/jobs",
+        json={"kind": "train", "params": {"steps": 3}},
+    ).json()
+    wait_job(admin, job["id"])
+    wait_idle(admin, collection["id"])
+    before = admin.get(f"/api/v1/images/{images[-1]['id']}/prediction")
+    assert before.headers["x-cache"] == "hit"
+    prepare(settings, migrate=False)  # what a restart does; the test settings sweep at once
+    model = admin.get(f"/api/v1/collections/{collection['id']}/models").json()["data"][0]
+    assert admin.get(f"/api/v1/models/{model['id']}/checkpoint").status_code == 200
+    after = admin.get(f"/api/v1/images/{images[-1]['id']}/prediction")
+    assert after.headers["x-cache"] == "hit" and after.content == before.content
