@@ -7,6 +7,7 @@ from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
 from backend.config import Settings
+from backend.db import session_scope
 from backend.errors import Forbidden, Unauthorized
 from backend.orm import Role, User
 from backend.services import accounts
@@ -16,15 +17,8 @@ SESSION_COOKIE = "maskloop_session"
 
 
 def get_db(request: Request) -> Iterator[Session]:
-    session: Session = request.app.state.session_factory()
-    try:
+    with session_scope(request.app.state.session_factory) as session:
         yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
 
 
 def get_app_settings(request: Request) -> Settings:
