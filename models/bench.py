@@ -57,6 +57,8 @@ class BenchConfig:
     out: Path = Path("bench-results/bench.json")
     limit_test: int | None = None
     jobs: int = 0  # worker threads for the random forest; 0 = all cores
+    polarity: str = "auto"  # "none" reproduces runs made before polarity normalisation
+    invert_probability: float = 0.0
 
     def __post_init__(self) -> None:
         if not self.labels or min(self.labels) < 1:
@@ -95,6 +97,10 @@ def parse_args(argv: Sequence[str] | None = None) -> BenchConfig:
     p.add_argument("--out", type=Path, default=None, help="JSON path (default bench-results/)")
     p.add_argument("--limit-test", type=int, default=None, help="first N test images (smoke)")
     p.add_argument("--jobs", type=int, default=0, help="CPU threads for baselines (0 = all)")
+    p.add_argument("--polarity", default="auto", help="auto | none (network input polarity)")
+    p.add_argument(
+        "--invert-probability", type=float, default=0.0, help="random inversion in fine-tuning"
+    )
     a = p.parse_args(argv)
 
     def split(s: str) -> list[str]:
@@ -121,6 +127,8 @@ def parse_args(argv: Sequence[str] | None = None) -> BenchConfig:
             out=out,
             limit_test=a.limit_test,
             jobs=a.jobs,
+            polarity=a.polarity,
+            invert_probability=a.invert_probability,
         )
     except ValueError as e:
         p.error(str(e))
@@ -279,6 +287,7 @@ def run_networks(cfg: BenchConfig, data: BenchData, labeled: list[int], rec: Rec
                     minutes=cfg.pretrain_minutes,
                     device=device,
                     seed=cfg.seed,
+                    polarity=cfg.polarity,
                 ),
             )
             seconds = time.perf_counter() - t
@@ -305,6 +314,8 @@ def run_networks(cfg: BenchConfig, data: BenchData, labeled: list[int], rec: Rec
                     minutes=cfg.finetune_minutes,
                     device=device,
                     seed=cfg.seed,
+                    polarity=cfg.polarity,
+                    invert_probability=cfg.invert_probability,
                 ),
                 init=init,
             )

@@ -24,7 +24,8 @@ class Checkpoint:
     """Weights and configuration of a pretext network or of a trained segmenter.
 
     ``config`` is JSON-able. Its keys: ``role`` ("pretext" | "segmenter"), ``architecture``,
-    ``encoder``, ``in_channels``, ``out_channels``, ``normalisation``, ``pretext`` (method or
+    ``encoder``, ``in_channels``, ``out_channels``, ``normalisation`` (percentiles and the
+    ``polarity`` rule, "none" when absent: see ``models.data.polarity_of``), ``pretext`` (method or
     None), and for segmenters ``kind``, ``num_classes``, ``classes``, ``init``, ``training_set``
     (fingerprint) and ``metrics``. ``resume`` holds optimizer state and step counts for resuming
     pretraining; it is not needed for inference.

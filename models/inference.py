@@ -12,7 +12,7 @@ from torch import nn
 from torch.nn.utils.fusion import fuse_conv_bn_eval
 
 from models.checkpoint import Checkpoint
-from models.data import predict_tiled, prepare_image, tile_starts
+from models.data import polarity_of, predict_tiled, prepare_image, tile_starts
 from models.device import resolve_device
 from models.networks import Segmenter, pad_to_multiple
 from models.postprocess import (
@@ -107,7 +107,9 @@ def predict(
     if model.role != "segmenter":
         raise ValueError("predict needs a trained segmenter checkpoint, not a pretext checkpoint")
     net = model.module(resolve_device(device))
-    prepared = prepare_image(np.asarray(image), int(model.config["in_channels"]))
+    prepared = prepare_image(
+        np.asarray(image), int(model.config["in_channels"]), polarity_of(model.config)
+    )
     probs = predict_probabilities(net, prepared, tta=tta)
     return labels_from_probabilities(probs, str(model.config["kind"]))
 
@@ -119,7 +121,9 @@ def embed(model: Checkpoint, image: np.ndarray, *, device: str = "auto") -> np.n
     Works for pretext and segmenter checkpoints. Shape: (H, W[, C]) -> (D,) float32.
     """
     net = model.module(resolve_device(device))
-    prepared = prepare_image(np.asarray(image), int(model.config["in_channels"]))
+    prepared = prepare_image(
+        np.asarray(image), int(model.config["in_channels"]), polarity_of(model.config)
+    )
     tensor = torch.from_numpy(prepared).to(next(net.parameters()).device)
     _, h, w = tensor.shape
     total, weight = None, 0

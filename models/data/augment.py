@@ -82,15 +82,29 @@ class RandomGaussianNoise(_ImageOnly):
         return image + params["sigma"] * torch.randn_like(image)
 
 
-def build_augmentation(strength: str = "default") -> v2.Transform:
-    """Flips, 90-degree rotations, occasional scale/rotation affine, intensity and noise.
+class RandomInvert(_ImageOnly):
+    """Invert a normalised image (``1 - x``): dark objects on bright become bright on dark."""
+
+    def make_params(self, flat_inputs: list[Any]) -> dict[str, Any]:
+        return {}
+
+    def apply(self, image: torch.Tensor, params: dict[str, Any]) -> torch.Tensor:
+        return 1.0 - image
+
+
+def build_augmentation(strength: str = "default", invert_probability: float = 0.0) -> v2.Transform:
+    """Flips, 90-degree rotations, occasional scale/rotation affine, intensity and noise, and
+    with ``invert_probability > 0`` random intensity inversion (polarity augmentation).
 
     ``strength="none"`` returns the identity (used for validation and tests).
     """
+    if not 0 <= invert_probability <= 1:
+        raise ValueError(f"invert_probability must be in [0, 1], got {invert_probability!r}")
     if strength == "none":
         return v2.Identity()
     if strength != "default":
         raise ValueError(f"unknown augmentation strength {strength!r}; use 'default' or 'none'")
+    invert = [v2.RandomApply([RandomInvert()], p=invert_probability)] if invert_probability else []
     fill = {tv_tensors.Image: 0.0, tv_tensors.Mask: IGNORE_INDEX}
     return v2.Compose(
         [
@@ -101,6 +115,7 @@ def build_augmentation(strength: str = "default") -> v2.Transform:
                 [v2.RandomAffine(degrees=180, scale=(0.75, 1.33), fill=fill)],  # type: ignore[arg-type]
                 p=0.3,
             ),
+            *invert,
             RandomIntensity(),
             v2.RandomApply([RandomGaussianNoise()], p=0.3),
         ]

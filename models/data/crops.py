@@ -40,6 +40,7 @@ class CropSampler:
         augmentation: str = "default",
         generator: np.random.Generator | None = None,
         candidates: int = 1,
+        invert_probability: float = 0.0,
     ) -> None:
         if not images:
             raise ValueError("need at least one image")
@@ -59,7 +60,7 @@ class CropSampler:
             ]
         )
         self.crop_size, self.candidates = crop_size, candidates
-        self.transform = build_augmentation(augmentation)
+        self.transform = build_augmentation(augmentation, invert_probability)
         self.rng = generator or np.random.default_rng()
         areas = np.array([i.shape[-1] * i.shape[-2] for i in self.images], dtype=np.float64)
         self.weights = areas / areas.sum()

@@ -5,18 +5,23 @@ from __future__ import annotations
 import hashlib
 import random
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import torch
 
 from models.data.normalize import DEFAULT_PERCENTILES, prepare_image
 
-NORMALISATION = {
-    "method": "percentile",
-    "low": DEFAULT_PERCENTILES[0],
-    "high": DEFAULT_PERCENTILES[1],
-    "per_channel": True,
-}
+
+def normalisation(polarity: str) -> dict[str, Any]:
+    """The ``normalisation`` entry of a checkpoint config; inference repeats it exactly."""
+    return {
+        "method": "percentile",
+        "low": DEFAULT_PERCENTILES[0],
+        "high": DEFAULT_PERCENTILES[1],
+        "per_channel": True,
+        "polarity": polarity,
+    }
 
 
 def seed_everything(seed: int) -> np.random.Generator:
@@ -26,14 +31,16 @@ def seed_everything(seed: int) -> np.random.Generator:
     return np.random.default_rng(seed)
 
 
-def prepare_images(images: Sequence[np.ndarray], in_channels: int) -> list[np.ndarray]:
+def prepare_images(
+    images: Sequence[np.ndarray], in_channels: int, polarity: str
+) -> list[np.ndarray]:
     """Channel-adapt and normalise each image. Shape: [(H, W[, C])] -> [(in_channels, H, W)]."""
     if len(images) == 0:
         raise ValueError("need at least one image")
     prepared = []
     for index, image in enumerate(images):
         try:
-            prepared.append(prepare_image(image, in_channels))
+            prepared.append(prepare_image(image, in_channels, polarity))
         except ValueError as error:
             raise ValueError(f"image {index}: {error}") from error
     return prepared

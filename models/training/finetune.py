@@ -16,8 +16,8 @@ from models.networks import Segmenter, build_segmenter
 from models.postprocess import instance_targets
 from models.training.budget import Budget, ProgressCallback, StopCallback, resolve_device
 from models.training.common import (
-    NORMALISATION,
     fingerprint,
+    normalisation,
     place_batch,
     place_module,
     prepare_images,
@@ -111,7 +111,7 @@ def train(
         "kind": config.kind,
         "num_classes": config.num_classes if config.kind == "semantic" else 2,
         "classes": list(config.classes),
-        "normalisation": NORMALISATION,
+        "normalisation": normalisation(config.polarity),
         "pretext": init.config.get("pretext") if init is not None else None,
         "init": init_info,
         "training_set": fingerprint(images, masks),
@@ -165,11 +165,12 @@ class _FineTuner:
         self.net = place_module(net, self.device)
         targets = _targets(masks, config.kind)
         self.sampler = CropSampler(
-            prepare_images(images, config.in_channels),
+            prepare_images(images, config.in_channels, config.polarity),
             targets,
             config.crop_size,
             config.augmentation,
             rng,
+            invert_probability=config.invert_probability,
         )
         weights = class_weights_from_targets(
             [torch.from_numpy(t) for t in targets], config.out_channels
@@ -178,7 +179,7 @@ class _FineTuner:
         self.optimizer = torch.optim.AdamW(
             self.net.parameters(), lr=config.lr, weight_decay=config.weight_decay
         )
-        self.val_images = prepare_images(val_pairs[0], config.in_channels)
+        self.val_images = prepare_images(val_pairs[0], config.in_channels, config.polarity)
         self.val_masks = val_pairs[1]
         self.step, self.stale, self.best_score = 0, 0, -1.0
         self.best_state: dict[str, torch.Tensor] = {}

@@ -13,8 +13,8 @@ from models.data import CropSampler
 from models.pretext import build_pretext
 from models.training.budget import Budget, ProgressCallback, StopCallback, resolve_device
 from models.training.common import (
-    NORMALISATION,
     fingerprint,
+    normalisation,
     place_batch,
     place_module,
     prepare_images,
@@ -50,7 +50,7 @@ def pretrain(
         optimizer.load_state_dict(resume.resume["optimizer"])
         step = int(resume.resume.get("step", 0))
     sampler = CropSampler(
-        prepare_images(images, config.in_channels),
+        prepare_images(images, config.in_channels, config.polarity),
         None,
         config.crop_size,
         generator=rng,
@@ -79,7 +79,7 @@ def pretrain(
         "out_channels": pretext.net.head.out_channels,
         "pretext": config.method,
         "transfers_decoder": pretext.trains_decoder,
-        "normalisation": NORMALISATION,
+        "normalisation": normalisation(config.polarity),
         "training_set": fingerprint(images),
         "num_images": len(images),
         "steps": step,
