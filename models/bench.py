@@ -29,12 +29,15 @@ import numpy as np
 
 from models.baselines import OtsuBaseline, PixelClassifier
 from models.bench_data import BenchData, draw_labeled, load_bench_data
+from models.bench_report import (
+    BASELINES,
+    NETWORK_METHODS,
+    merge_results,
+    print_tables,
+    render_markdown,
+    summarize,
+)
 from models.metrics import mean_scores, segmentation_scores
-
-PRETEXT_METHODS = ("masked", "contrastive", "rotation", "denoise", "superres")
-NETWORK_METHODS = ("scratch", *PRETEXT_METHODS)
-BASELINES = ("otsu", "rf")
-DEFAULT_PRETEXT = "masked"
 
 Scorer = Callable[[int, np.ndarray], np.ndarray]  # (test index, image) -> label image
 
@@ -334,89 +337,6 @@ def run_networks(cfg: BenchConfig, data: BenchData, labeled: list[int], rec: Rec
             rec.write()
 
 
-def summarize(scores: dict[str, dict[str, dict[str, float]]], kind: str) -> dict[str, Any]:
-    """Headline figures: best pretext per K, default pretext minus scratch, labels saved."""
-    key = "object_f1" if kind == "instance" else "dice"
-    out: dict[str, Any] = {"key": key}
-    scratch = scores.get("scratch", {})
-    pretexts = {m: s for m, s in scores.items() if m in PRETEXT_METHODS}
-    if not scratch or not pretexts:
-        return out
-    ks = sorted(int(k) for k in scratch)
-    out["best_pretext"] = {}
-    out["default_minus_scratch_dice"] = {}
-    for k in ks:
-        done = {m: s[str(k)] for m, s in pretexts.items() if str(k) in s}  # a run may be partial
-        if not done:
-            continue
-        best = max(done, key=lambda m: done[m]["dice"])
-        gain = done[best]["dice"] - scratch[str(k)]["dice"]
-        out["best_pretext"][str(k)] = {"method": best, "dice_gain": round(gain, 4)}
-        if DEFAULT_PRETEXT in done:
-            d = done[DEFAULT_PRETEXT]["dice"] - scratch[str(k)]["dice"]
-            out["default_minus_scratch_dice"][str(k)] = round(d, 4)
-    top = scratch[str(ks[-1])]
-    saved = {}
-    for m, s in pretexts.items():
-        hits = [k for k in ks if str(k) in s and all(s[str(k)][x] >= top[x] for x in ("dice", key))]
-        saved[m] = min(hits) if hits else None
-    out[f"smallest_k_matching_scratch_at_k{ks[-1]}"] = saved
-    return out
-
-
-def ordered(scores: dict[str, Any]) -> list[tuple[str, Any]]:
-    rank = {m: i for i, m in enumerate((*NETWORK_METHODS, *BASELINES))}
-    return sorted(scores.items(), key=lambda item: rank.get(item[0], len(rank)))
-
-
-def render_markdown(result: dict[str, Any]) -> str:
-    scores = result["scores"]
-    ks = result["config"]["labels"]
-    metrics = ["dice", "iou"] + (["object_f1"] if result["dataset"]["kind"] == "instance" else [])
-    lines = []
-    for metric in metrics:
-        lines.append(
-            f"**{metric}** ({result['dataset']['name']}, test n={result['dataset']['test']})\n"
-        )
-        lines.append("| method | " + " | ".join(f"K={k}" for k in ks) + " |")
-        lines.append("|---" * (len(ks) + 1) + "|")
-        for method, per_k in ordered(scores):
-            cells = [f"{per_k[str(k)][metric]:.3f}" if str(k) in per_k else "" for k in ks]
-            lines.append(f"| {method} | " + " | ".join(cells) + " |")
-        lines.append("")
-    return "\n".join(lines)
-
-
-def print_tables(result: dict[str, Any]) -> None:
-    from rich.console import Console
-    from rich.table import Table
-
-    console = Console()
-    ks = result["config"]["labels"]
-    kind = result["dataset"]["kind"]
-    metrics = ["dice", "iou"] + (["object_f1"] if kind == "instance" else [])
-    table = Table(
-        title=f"{result['dataset']['name']}: " + " / ".join(metrics) + " on the test split"
-    )
-    table.add_column("method")
-    for k in ks:
-        table.add_column(f"K={k}", justify="right")
-    for method, per_k in ordered(result["scores"]):
-        cells = [
-            " / ".join(f"{per_k[str(k)][m]:.3f}" for m in metrics) if str(k) in per_k else ""
-            for k in ks
-        ]
-        table.add_row(method, *cells)
-    console.print(table)
-    u = result["usage"]
-    console.print(
-        f"minutes used: {u['wall_minutes']} wall, {u.get('process_cpu_minutes')} process CPU, "
-        + ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in u.items() if k.startswith("network"))
-        + f"; device {result['environment']['device']}"
-        + f"; JSON {result['config']['out']}"
-    )
-
-
 def run_bench(cfg: BenchConfig, *, quiet: bool = False) -> dict[str, Any]:
     data = load_bench_data(cfg.data, limit_test=cfg.limit_test)
     labeled = draw_labeled(len(data.candidate_images), cfg.labels, cfg.seed)
@@ -440,38 +360,6 @@ def run_bench(cfg: BenchConfig, *, quiet: bool = False) -> dict[str, Any]:
         run_networks(cfg, data, labeled, rec, log)
     rec.write()
     return rec.result
-
-
-def merge_results(parts: Sequence[dict[str, Any]], out: Path) -> dict[str, Any]:
-    """Join runs of one benchmark split by method (run side by side on one machine).
-
-    They must share the dataset, the drawn images and the test split; scores, per-image
-    figures and timings are united, usage is summed and each part's config is kept.
-    """
-    if not parts:
-        raise ValueError("nothing to merge")
-    first = parts[0]
-    for key in ("dataset", "labeled_ids", "test_ids"):
-        if any(p[key] != first[key] for p in parts[1:]):
-            raise ValueError(f"cannot merge runs whose {key} differ")
-    merged = json.loads(json.dumps(first))
-    merged["config"]["out"] = str(out)
-    merged["config"]["methods"] = [m for p in parts for m in p["config"]["methods"]]
-    merged["config"]["baselines"] = [m for p in parts for m in p["config"]["baselines"]]
-    merged["parts"] = [{"config": p["config"], "usage": p.get("usage", {})} for p in parts]
-    for section in ("scores", "per_image", "timings"):
-        merged[section] = {m: v for p in parts for m, v in p[section].items()}
-    usage: dict[str, float] = {}
-    for p in parts:
-        for k, v in p.get("usage", {}).items():
-            usage[k] = round(usage.get(k, 0.0) + v, 2)
-    usage["wall_minutes"] = max(p.get("usage", {}).get("wall_minutes", 0.0) for p in parts)
-    merged["usage"] = usage
-    merged["summary"] = summarize(merged["scores"], merged["dataset"]["kind"])
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(merged, indent=1))
-    out.with_suffix(".md").write_text(render_markdown(merged))
-    return merged
 
 
 def main(argv: Sequence[str] | None = None) -> int:

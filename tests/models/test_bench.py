@@ -7,8 +7,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from models.bench import main, parse_args, summarize
+from models.bench import main, parse_args
 from models.bench_data import detect_kind, draw_labeled, load_bench_data
+from models.bench_report import summarize
 
 
 def _blobs(rng: np.random.Generator, size: int = 64) -> tuple[np.ndarray, np.ndarray]:
