@@ -188,7 +188,7 @@ def test_worker_service_shares_the_api_image_data_and_database(compose, api):
 def test_worker_command_runs_on_postgres(compose, tmp_path):
     require_postgres()
     worker = compose["services"]["worker"]
-    command = api_command(worker) + ["--once"]
+    command = [*api_command(worker), "--once"]
     command[0] = str(Path(sys.executable).parent / command[0])
     with postgres_server() as database_url:
         env = {key: value for key, value in os.environ.items() if not key.startswith("MASKLOOP_")}
