@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -70,16 +71,25 @@ def _assert_store_consistent(data_dir: Path, url: str) -> None:
     assert len(blobs) <= 3 * _rows(url, "images")
 
 
+HEADERS = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+
+
+def _serve_with_collection(env: dict[str, str]) -> tuple[subprocess.Popen[bytes], int, str, int]:
+    """A real server and an empty collection: (process, port, base URL, collection id)."""
+    port = free_port()
+    server = _start(env, port)
+    base = f"http://127.0.0.1:{port}"
+    made = httpx.post(
+        f"{base}/api/v1/collections", json={"name": "crash", "kind": "instance"}, headers=HEADERS
+    )
+    return server, port, base, made.json()["id"]
+
+
 def test_kill_during_upload_leaves_no_partial_record_or_blob(
     server_env: dict[str, str], database_url: str, tmp_path: Path
 ) -> None:
-    port = free_port()
-    server = _start(server_env, port)
-    base = f"http://127.0.0.1:{port}"
-    headers = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
-    collection = httpx.post(
-        f"{base}/api/v1/collections", json={"name": "crash", "kind": "instance"}, headers=headers
-    ).json()
+    server, port, base, collection_id = _serve_with_collection(server_env)
+    headers = HEADERS
     archive = zip_bytes({f"{i}.png": png_bytes(gradient(768, 768, seed=i)) for i in range(40)})
     data_dir = tmp_path / "data"
     blob_dir = data_dir / "blobs"
@@ -88,13 +98,11 @@ def test_kill_during_upload_leaves_no_partial_record_or_blob(
     def send() -> None:
         with contextlib.suppress(httpx.TransportError):  # the server dies under it
             httpx.post(
-                f"{base}/api/v1/collections/{collection['id']}/images",
+                f"{base}/api/v1/collections/{collection_id}/images",
                 files={"files": ("many.zip", archive, "application/zip")},
                 headers=headers,
                 timeout=60,
             )
-
-    import threading
 
     sender = threading.Thread(target=send)
     sender.start()
@@ -111,11 +119,11 @@ def test_kill_during_upload_leaves_no_partial_record_or_blob(
     try:
         _assert_store_consistent(data_dir, database_url)
         assert list(blob_dir.glob("??/*")) == []
-        listing = httpx.get(f"{base}/api/v1/collections/{collection['id']}/images", headers=headers)
+        listing = httpx.get(f"{base}/api/v1/collections/{collection_id}/images", headers=headers)
         assert listing.json()["count"] == 0
         # The service still works after the crash.
         r = httpx.post(
-            f"{base}/api/v1/collections/{collection['id']}/images",
+            f"{base}/api/v1/collections/{collection_id}/images",
             files={"files": ("ok.png", png_bytes(gradient()), "image/png")},
             headers=headers,
         )
@@ -128,13 +136,8 @@ def test_kill_during_upload_leaves_no_partial_record_or_blob(
 def test_kill_while_body_streams_leaves_nothing(
     server_env: dict[str, str], database_url: str, tmp_path: Path
 ) -> None:
-    port = free_port()
-    server = _start(server_env, port)
-    base = f"http://127.0.0.1:{port}"
-    headers = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
-    collection = httpx.post(
-        f"{base}/api/v1/collections", json={"name": "crash2", "kind": "instance"}, headers=headers
-    ).json()
+    server, port, base, collection_id = _serve_with_collection(server_env)
+    headers = HEADERS
     boundary = "maskloopboundary"
     head = (
         f'--{boundary}\r\nContent-Disposition: form-data; name="files"; filename="a.png"\r\n'
@@ -150,7 +153,7 @@ def test_kill_while_body_streams_leaves_nothing(
 
     with pytest.raises(httpx.TransportError):
         httpx.post(
-            f"{base}/api/v1/collections/{collection['id']}/images",
+            f"{base}/api/v1/collections/{collection_id}/images",
             content=slow_body(),
             headers={**headers, "Content-Type": f"multipart/form-data; boundary={boundary}"},
             timeout=30,
