@@ -47,7 +47,7 @@ format: venv
 
 bench: venv
 	@if [ -d "$(BENCH_DATA)" ]; then \
-		$(BIN)/python -m models.bench "$(BENCH_DATA)"; \
+		$(BIN)/python -m models.bench --data "$(BENCH_DATA)" --labels 1,2,4,8,16; \
 	else \
 		echo "bench: $(BENCH_DATA) not found, nothing to run"; \
 	fi
