@@ -10,7 +10,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from backend.orm import Collection, Job, JobKind, JobStatus
-from backend.orm._types import utcnow
+from backend.orm._types import as_utc, utcnow
 
 TRAINING_KINDS = (JobKind.pretrain.value, JobKind.train.value)
 MAX_ATTEMPTS = 3
@@ -127,9 +127,7 @@ class DatabaseQueue:
         running = db.scalars(select(Job).where(Job.status == JobStatus.running.value)).all()
         count = 0
         for job in running:
-            beat = job.heartbeat_at
-            if beat is not None and beat.tzinfo is None:
-                beat = beat.replace(tzinfo=cutoff.tzinfo)
+            beat = None if job.heartbeat_at is None else as_utc(job.heartbeat_at)
             embedded = (job.worker or "").startswith("embedded@")
             if not ((embedded_only and embedded) or beat is None or beat < cutoff):
                 continue

@@ -1,17 +1,13 @@
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, PlainSerializer
 
-
-def _as_utc(value: datetime) -> datetime:
-    # SQLite returns naive datetimes; everything we store is UTC.
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
+from backend.orm._types import as_utc
 
 UtcDatetime = Annotated[
     datetime,
-    AfterValidator(_as_utc),
+    AfterValidator(as_utc),
     PlainSerializer(lambda v: v.isoformat().replace("+00:00", "Z"), return_type=str),
 ]
 

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from backend.errors import Conflict, NotFound, Unauthorized
 from backend.orm import ApiToken, Role, User, UserSession
-from backend.orm._types import utcnow
+from backend.orm._types import as_utc, utcnow
 from backend.security import hash_password, new_secret, secret_hash, verify_password
 
 TOKEN_PREFIX = "mlt"
@@ -67,10 +67,7 @@ def user_for_session(db: Session, secret: str) -> User | None:
     row = db.scalar(select(UserSession).where(UserSession.token_hash == secret_hash(secret)))
     if row is None:
         return None
-    expires = (
-        row.expires_at if row.expires_at.tzinfo else row.expires_at.replace(tzinfo=utcnow().tzinfo)
-    )
-    if expires < utcnow() or not row.user.is_active:
+    if as_utc(row.expires_at) < utcnow() or not row.user.is_active:
         return None
     return row.user
 

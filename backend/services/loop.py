@@ -25,13 +25,9 @@ from backend.orm import (
     Prediction,
     User,
 )
-from backend.orm._types import utcnow
+from backend.orm._types import as_utc, utcnow
 from backend.schemas.loop import LoopSettingsUpdate, StatsPublic, StatsRow
 from backend.storage import BlobStore
-
-
-def _aware(value):  # type: ignore[no-untyped-def]
-    return value if value.tzinfo else value.replace(tzinfo=utcnow().tzinfo)
 
 
 def next_image(
@@ -52,12 +48,12 @@ def next_image(
         taken = {
             i
             for i, lease in leases.items()
-            if lease.user_id != user.id and _aware(lease.expires_at) > now
+            if lease.user_id != user.id and as_utc(lease.expires_at) > now
         }
         mine = [
             i
             for i, lease in leases.items()
-            if lease.user_id == user.id and _aware(lease.expires_at) > now
+            if lease.user_id == user.id and as_utc(lease.expires_at) > now
         ]
         rows = db.scalars(
             select(Image).where(
