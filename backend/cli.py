@@ -49,7 +49,7 @@ def serve(
     typer.echo(
         f"  data in {settings.data_dir.resolve()}; database {settings.database_url.split('@')[-1]}"
     )
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+    uvicorn.run(create_app(settings, prepared=True), host=host, port=port, log_level="info")
 
 
 @app.command()

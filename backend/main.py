@@ -32,14 +32,18 @@ from backend.storage import LocalBlobStore
 FRONTEND_DIR = Path(__file__).resolve().parent.parent / "frontend"
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, *, prepared: bool = False) -> FastAPI:
+    """The ASGI app. ``prepared``: the caller already ran ``backend.bootstrap.prepare`` (as
+    ``maskloop serve`` does, migrating first), so start-up skips repeating it."""
     settings = settings or get_settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        # The CLI migrates before serving; here only the idempotent repairs and the admin.
-        prepare(app.state.settings, migrate=False)
+        # Under another ASGI server nobody migrated; run the idempotent repairs and ensure the
+        # admin here (the schema itself is `maskloop migrate`'s job).
+        if not prepared:
+            prepare(app.state.settings, migrate=False)
         worker = EmbeddedWorker(app.state.settings)
         if app.state.settings.worker == "embedded":
             worker.start()

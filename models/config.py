@@ -11,6 +11,8 @@ from models.pretext import PRETEXTS
 
 KINDS = ("semantic", "instance")
 DEVICES = ("auto", "cpu", "cuda", "mps")
+SCHEDULES = ("constant", "cosine")
+KEEPS = ("best", "last")
 
 
 @dataclass
@@ -100,6 +102,13 @@ class TrainConfig:
     normalisation (``models.data.normalize_polarity``; recorded in the checkpoint, so inference
     does the same); ``invert_probability`` inverts training crops at random (off by default:
     with ``polarity="auto"`` on the dsb2018 pool, p=0.5 lowered Dice and object F1).
+
+    ``keep="last"`` returns the weights at the end of the budget instead of the best epoch's
+    (validation still runs each epoch, for the curve, but neither picks nor stops). The service
+    uses it so that the validation images that then decide promotion were not also used to pick
+    the candidate, which would favour every candidate over the active version. It pairs with
+    ``schedule="cosine"``, which decays the learning rate to zero over the budget (by steps or by
+    minutes, whichever runs out first), so the last weights are settled ones.
     """
 
     kind: Literal["semantic", "instance"] = "instance"
@@ -120,6 +129,8 @@ class TrainConfig:
     augmentation: str = "default"
     invert_probability: float = 0.0
     polarity: str = "auto"
+    schedule: str = "constant"
+    keep: str = "best"
     device: str = "auto"
     seed: int = 0
     log_every: int = 10
@@ -144,6 +155,10 @@ class TrainConfig:
             raise ValueError(
                 f"invert_probability must be in [0, 1], got {self.invert_probability!r}"
             )
+        if self.schedule not in SCHEDULES:
+            raise ValueError(f"schedule must be one of {SCHEDULES}, got {self.schedule!r}")
+        if self.keep not in KEEPS:
+            raise ValueError(f"keep must be one of {KEEPS}, got {self.keep!r}")
         if self.augmentation not in ("default", "none"):
             raise ValueError(f"augmentation must be 'default' or 'none', got {self.augmentation!r}")
         if self.epochs is None and self.steps is None and self.minutes is None:

@@ -58,6 +58,10 @@ class RoundResult:
     test_object_f1: float | None
     wait_s: float
     prediction_p95_ms_during_training: float | None = None
+    # Per served image: which one, and its corrected / empty-start pixel fractions.
+    served: list[dict] = field(default_factory=list)
+    # The versions registered after this round's annotations, with their promotion reasons.
+    versions: list[dict] = field(default_factory=list)
 
 
 @dataclass
@@ -253,6 +257,7 @@ def _play(
     print(f"pretraining took {report.pretrain_s:.0f} s")
     for number in range(1, config.rounds + 1):
         changed, empty, proposed, accepted, truth = [], [], 0, 0, 0
+        served_log: list[dict] = []
         version = None
         for _ in range(config.per_round):
             served = http.get(
@@ -272,6 +277,9 @@ def _play(
             stats = compare(proposal, gt, "instance")
             changed.append(stats.changed_fraction)
             empty.append(compare(np.zeros_like(gt), gt, "instance").changed_fraction)
+            served_log.append(
+                {"stem": stem_of[image_id], "corrected": changed[-1], "empty_start": empty[-1]}
+            )
             proposed += stats.objects_proposed
             accepted += stats.objects_unchanged
             truth += stats.objects_final
@@ -289,6 +297,12 @@ def _play(
         dice, f1 = _score_test(http, config.data, test_ids)
         models = http.get(f"/api/v1/collections/{cid}/models").json()["data"]
         active = next((m for m in models if m["status"] == "active"), None)
+        known = {v["version"] for r in report.rounds for v in r.versions}
+        new_versions = [
+            {k: m[k] for k in ("version", "status", "reason", "metrics", "baseline_metrics")}
+            for m in reversed(models)
+            if m["version"] not in known
+        ]
         result = RoundResult(
             round=number,
             model_version=version,
@@ -302,6 +316,8 @@ def _play(
             test_object_f1=f1,
             wait_s=wait,
             prediction_p95_ms_during_training=p95,
+            served=served_log,
+            versions=new_versions,
         )
         report.rounds.append(result)
         print(

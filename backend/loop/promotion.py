@@ -8,6 +8,16 @@ def primary_metric(kind: str) -> str:
     return "object_f1" if kind == "instance" else "dice"
 
 
+def tiebreak_metric(kind: str) -> str:
+    # On a few validation images object F1 is often tied (1.0 on an image with a handful of
+    # nuclei); the pixel overlap then tells the versions apart.
+    return "dice" if kind == "instance" else "iou"
+
+
+# Scores are means of rounded per-image figures: closer than this counts as a tie.
+TIE = 1e-6
+
+
 def score(
     checkpoint, images: list[np.ndarray], masks: list[np.ndarray], kind: str, num_classes: int
 ) -> dict[str, float]:  # type: ignore[no-untyped-def]
@@ -31,7 +41,8 @@ def decide(
     candidate: dict[str, float], baseline: dict[str, float] | None, has_active: bool, kind: str
 ) -> tuple[bool, str]:
     """(promote, reason). A candidate goes live only if it is at least as good as the active
-    version on the same validation images."""
+    version on the same validation images: better on the primary metric, or tied there and at
+    least as good on the tie-break metric."""
     metric = primary_metric(kind)
     if not has_active:
         if not candidate:
@@ -42,6 +53,13 @@ def decide(
     new, old = candidate.get(metric, 0.0), baseline.get(metric, 0.0)
     if not np.isfinite(new):
         return False, f"{metric} is not a number"
-    if new >= old:
-        return True, f"{metric} {new:.3f} >= active {old:.3f} on the same validation images"
-    return False, f"{metric} {new:.3f} < active {old:.3f} on the same validation images"
+    same = "on the same validation images"
+    if new > old + TIE:
+        return True, f"{metric} {new:.3f} > active {old:.3f} {same}"
+    if new < old - TIE:
+        return False, f"{metric} {new:.3f} < active {old:.3f} {same}"
+    second = tiebreak_metric(kind)
+    new2, old2 = candidate.get(second, 0.0), baseline.get(second, 0.0)
+    if np.isfinite(new2) and new2 >= old2 - TIE:
+        return True, f"{metric} tied at {new:.3f}; {second} {new2:.3f} >= active {old2:.3f} {same}"
+    return False, f"{metric} tied at {new:.3f}; {second} {new2:.3f} < active {old2:.3f} {same}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import math
 import random
 from collections.abc import Sequence
 from typing import Any
@@ -57,9 +58,14 @@ def fingerprint(images: Sequence[np.ndarray], masks: Sequence[np.ndarray] = ()) 
 
 
 def warmup_lr(step: int, base_lr: float, warmup: int = 50) -> float:
-    """Linear warm-up over the first ``warmup`` steps, then constant (the budget may be minutes,
-    so the total step count, and with it any decay schedule, is not known in advance)."""
+    """Linear warm-up over the first ``warmup`` steps, then constant."""
     return base_lr * min(1.0, (step + 1) / warmup)
+
+
+def cosine_factor(done: float) -> float:
+    """Cosine decay from 1 to 0 as ``done`` (the budget's fraction spent, by steps or by minutes:
+    the total step count of a minutes budget is not known in advance) goes from 0 to 1."""
+    return 0.5 * (1.0 + math.cos(math.pi * min(1.0, max(0.0, done))))
 
 
 def place_module(module: torch.nn.Module, device: torch.device) -> torch.nn.Module:

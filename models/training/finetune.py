@@ -16,6 +16,7 @@ from models.networks import Segmenter, build_segmenter
 from models.postprocess import instance_targets
 from models.training.budget import Budget, ProgressCallback, StopCallback, resolve_device
 from models.training.common import (
+    cosine_factor,
     fingerprint,
     normalisation,
     place_batch,
@@ -204,8 +205,11 @@ class _FineTuner:
 
     def _train_step(self) -> float:
         images, targets = self.sampler.sample(self.config.batch_size)
+        lr = warmup_lr(self.step, self.config.lr, warmup=20)
+        if self.config.schedule == "cosine":
+            lr *= cosine_factor(self.budget.fraction(self.step))
         for group in self.optimizer.param_groups:
-            group["lr"] = warmup_lr(self.step, self.config.lr, warmup=20)
+            group["lr"] = lr
         logits = self.net(place_batch(images, self.device))  # (B, K, S, S)
         loss = self.loss_fn(logits, targets.to(self.device))  # type: ignore[union-attr]
         if not torch.isfinite(loss):
@@ -224,6 +228,10 @@ class _FineTuner:
         if self.on_progress is not None:
             shown = {f"val_{k}": v for k, v in metrics.items()}
             self.on_progress(self.budget.progress("validate", self.step, shown))
+        if self.config.keep == "last":
+            # The latest weights, whatever their score; no early stop (see TrainConfig.keep).
+            self.best_metrics, self.best_state = metrics, self._state()
+            return False
         score = selection_score(metrics, self.config.kind)
         if score > self.best_score:
             self.best_score, self.best_metrics, self.stale = score, metrics, 0

@@ -36,6 +36,34 @@ def test_train_reports_progress_and_validation(nuclei: Pairs) -> None:
     assert checkpoint.config["validation"] == "holdout" and checkpoint.config["num_val_images"] == 1
 
 
+def test_train_keep_last_returns_final_weights_without_early_stop(nuclei: Pairs) -> None:
+    images, masks = nuclei
+    events: list[Progress] = []
+    config = _config(
+        steps=6, steps_per_epoch=1, patience=1, keep="last", schedule="cosine", log_every=1
+    )
+    checkpoint = train(
+        images[:2],
+        masks[:2],
+        config,
+        val_images=images[2:],
+        val_masks=masks[2:],
+        on_progress=events.append,
+    )
+    # patience=1 would stop a "best" run at the first epoch without gain; "last" runs it out.
+    assert checkpoint.config["steps"] == 6 and not checkpoint.config["stopped_early"]
+    last = [e.metrics for e in events if e.phase == "validate"][-1]
+    assert checkpoint.config["metrics"]["dice"] == last["val_dice"]
+
+
+def test_cosine_schedule_decays_to_zero() -> None:
+    from models.training.common import cosine_factor
+
+    assert cosine_factor(0.0) == 1.0 and cosine_factor(1.0) < 1e-12
+    assert cosine_factor(0.5) == pytest.approx(0.5)
+    assert cosine_factor(2.0) == cosine_factor(1.0)
+
+
 def test_train_stops_when_cancelled(nuclei: Pairs) -> None:
     checkpoint = train(*nuclei, _config(steps=1000), should_stop=lambda: True)
     assert checkpoint.config["cancelled"] and checkpoint.config["steps"] == 0
@@ -79,6 +107,8 @@ def test_train_rejects_class_beyond_num_classes(nuclei: Pairs) -> None:
         ({"kind": "panoptic"}, "unknown kind 'panoptic'"),
         ({"crop_size": 30}, "crop_size must be a multiple of 16"),
         ({"lr": 0}, "lr must be > 0"),
+        ({"schedule": "step"}, "schedule must be one of"),
+        ({"keep": "median"}, "keep must be one of"),
     ],
 )
 def test_train_config_rejects_bad_hyperparameters(overrides: dict, message: str) -> None:

@@ -135,6 +135,11 @@ def run(ctx: JobContext, job_id: int) -> str:
         minutes=params.get("minutes")
         or (None if params.get("steps") or params.get("epochs") else ctx.settings.train_minutes),
         device=ctx.settings.device,
+        # The validation images decide promotion below, so they must not also pick the
+        # candidate's epoch: that would hand every candidate an edge over the active version.
+        # The last weights of a cosine-decayed run are used instead (see TrainConfig.keep).
+        schedule="cosine",
+        keep="last",
         **({"lr": params["lr"]} if "lr" in params else {}),
         classes=[c["name"] for c in collection.classes],
     )
