@@ -17,6 +17,7 @@ from models.device import resolve_device
 from models.networks import Segmenter, pad_to_multiple
 from models.postprocess import (
     confidence_from_probabilities,
+    drop_unsure,
     instances_from_probabilities,
     semantic_from_probabilities,
 )
@@ -98,11 +99,18 @@ def labels_from_probabilities(probs: np.ndarray, kind: str) -> Prediction:
 
 
 def predict(
-    model: Checkpoint, image: np.ndarray, *, tta: bool = False, device: str = "auto"
+    model: Checkpoint,
+    image: np.ndarray,
+    *,
+    tta: bool = False,
+    device: str = "auto",
+    min_object_confidence: float = 0.0,
 ) -> Prediction:
     """Label image and confidence for one image (H, W) or (H, W, C) of any size and dtype.
 
-    The network is built once per checkpoint and device and reused by later calls.
+    The network is built once per checkpoint and device and reused by later calls. For instance
+    models, ``min_object_confidence`` drops objects whose mean confidence is lower (see
+    ``models.postprocess.drop_unsure``); 0 keeps every object.
     """
     if model.role != "segmenter":
         raise ValueError("predict needs a trained segmenter checkpoint, not a pretext checkpoint")
@@ -111,7 +119,10 @@ def predict(
         np.asarray(image), int(model.config["in_channels"]), polarity_of(model.config)
     )
     probs = predict_probabilities(net, prepared, tta=tta)
-    return labels_from_probabilities(probs, str(model.config["kind"]))
+    result = labels_from_probabilities(probs, str(model.config["kind"]))
+    if model.config["kind"] == "instance" and min_object_confidence > 0:
+        result.labels = drop_unsure(result.labels, result.confidence, min_object_confidence)
+    return result
 
 
 @torch.inference_mode()

@@ -172,13 +172,15 @@ def _p95_while_training(http: httpx.Client, cid: int, image_ids: list[int]) -> f
 
 
 def _score_test(
-    http: httpx.Client, data: Path, test: dict[str, int]
+    http: httpx.Client, data: Path, test: dict[str, int], model_id: int | None = None
 ) -> tuple[float | None, float | None]:
+    """Mean test Dice and object F1 of the active version, or of ``model_id``."""
     from models.metrics import mean_scores, segmentation_scores
 
     scores = []
+    params = {"model": model_id} if model_id is not None else {}
     for stem, image_id in test.items():
-        r = http.get(f"/api/v1/images/{image_id}/prediction")
+        r = http.get(f"/api/v1/images/{image_id}/prediction", params=params)
         if r.status_code != 200:
             return None, None
         predicted = np.array(Image.open(io.BytesIO(r.content)))
@@ -303,6 +305,14 @@ def _play(
             for m in reversed(models)
             if m["version"] not in known
         ]
+        # Rejected versions are scored on the test images too (never seen by the service's
+        # decision), to tell whether the promotion rule got it right.
+        for entry, m in zip(
+            new_versions, [m for m in reversed(models) if m["version"] not in known], strict=True
+        ):
+            entry["test_dice"], entry["test_object_f1"] = _score_test(
+                http, config.data, test_ids, m["id"]
+            )
         result = RoundResult(
             round=number,
             model_version=version,
@@ -326,6 +336,11 @@ def _play(
             f"{dice if dice is None else round(dice, 3)}, f1 {f1 if f1 is None else round(f1, 3)}, "
             f"active v{active['version'] if active else '-'}, waited {wait:.0f} s, p95 {p95}"
         )
+        for entry in new_versions:
+            print(
+                f"  v{entry['version']} {entry['status']}: test dice {fmt(entry['test_dice'])}, "
+                f"f1 {fmt(entry['test_object_f1'])} ({entry['reason']})"
+            )
         sys.stdout.flush()
 
 

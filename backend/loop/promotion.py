@@ -2,6 +2,8 @@
 
 import numpy as np
 
+from backend.loop.proposals import MIN_OBJECT_CONFIDENCE
+
 
 def primary_metric(kind: str) -> str:
     # Scientists count objects: for instance collections, object F1 decides.
@@ -29,7 +31,10 @@ def score(
         return {}
     scores = [
         segmentation_scores(
-            predict(checkpoint, image).labels, mask, kind=kind, num_classes=num_classes
+            predict(checkpoint, image, min_object_confidence=MIN_OBJECT_CONFIDENCE).labels,
+            mask,
+            kind=kind,
+            num_classes=num_classes,
         )  # type: ignore[arg-type]
         for image, mask in zip(images, masks, strict=True)
     ]

@@ -2,6 +2,7 @@
 
 import threading
 from collections import OrderedDict
+from dataclasses import dataclass
 
 import numpy as np
 from scipy import ndimage
@@ -20,6 +21,10 @@ _cache_lock = threading.Lock()
 # One prediction at a time per process: torch already uses every core, and two concurrent
 # calls would only thrash.
 _predict_lock = threading.Lock()
+# Proposed objects the model is this unsure of are left out: they are mostly false positives
+# that the scientist would have to erase (see models.postprocess.drop_unsure for the figures).
+# Promotion scores versions with the same setting, so it judges what the scientist is shown.
+MIN_OBJECT_CONFIDENCE = 0.75
 
 
 def load_checkpoint(store: BlobStore, key: str):  # type: ignore[no-untyped-def]
@@ -47,18 +52,34 @@ def uncertainty_of(labels: np.ndarray, confidence: np.ndarray) -> float:
     return float(1.0 - values.mean())
 
 
-def compute(
-    store: BlobStore, model: ModelVersion, image: Image
-) -> tuple[np.ndarray, np.ndarray, list[float]]:
-    """Returns (labels (H, W), confidence (H, W) float32 in [0, 1], embedding)."""
+@dataclass(frozen=True)
+class Computed:
+    labels: np.ndarray  # (H, W) ids, unsure objects left out
+    confidence: np.ndarray  # (H, W) float32 in [0, 1]
+    uncertainty: float
+    embedding: list[float]
+
+
+def compute(store: BlobStore, model: ModelVersion, image: Image) -> Computed:
     from models import embed, predict
+    from models.postprocess import drop_unsure
 
     checkpoint = load_checkpoint(store, model.checkpoint_key)
     array = image_array(store, image)
     with _predict_lock:
         result = predict(checkpoint, array)
         vector = embed(checkpoint, array)
-    return result.labels, result.confidence, [round(float(v), 5) for v in vector]
+    labels = result.labels
+    if checkpoint.config["kind"] == "instance":
+        labels = drop_unsure(labels, result.confidence, MIN_OBJECT_CONFIDENCE)
+    return Computed(
+        labels=labels,
+        confidence=result.confidence,
+        # Measured before unsure objects are dropped: their weak pixels are exactly what makes
+        # an image worth a scientist's time next.
+        uncertainty=uncertainty_of(result.labels, result.confidence),
+        embedding=[round(float(v), 5) for v in vector],
+    )
 
 
 def store_prediction(
@@ -67,19 +88,20 @@ def store_prediction(
     existing = cached(db, model.id, image.id)
     if existing is not None:
         return existing
-    labels, confidence, vector = compute(store, model, image)
+    computed = compute(store, model, image)
+    labels = computed.labels
     labels_key, _ = store.put(
         encode_mask(labels.astype(np.uint16 if labels.max() > 255 else np.uint8))
     )
-    confidence_key, _ = store.put(encode_png(np.round(confidence * 255).astype(np.uint8)))
+    confidence_key, _ = store.put(encode_png(np.round(computed.confidence * 255).astype(np.uint8)))
     row = Prediction(
         image_id=image.id,
         model_id=model.id,
         labels_key=labels_key,
         confidence_key=confidence_key,
         object_count=int(len(np.unique(labels)) - (1 if (labels == 0).any() else 0)),
-        uncertainty=uncertainty_of(labels, confidence),
-        embedding=vector,
+        uncertainty=computed.uncertainty,
+        embedding=computed.embedding,
     )
     db.add(row)
     try:

@@ -53,6 +53,15 @@ def test_predict_returns_labels_and_unit_confidence(tta: bool) -> None:
     assert 0 <= prediction.confidence.min() <= prediction.confidence.max() <= 1
 
 
+def test_predict_min_object_confidence_only_removes_objects() -> None:
+    image = np.random.default_rng(1).random((64, 64)).astype(np.float32)
+    model = _random_model()
+    every = predict(model, image, device="cpu")
+    none = predict(model, image, device="cpu", min_object_confidence=1.0)
+    assert every.labels.max() > 0 and none.labels.max() == 0
+    np.testing.assert_array_equal(every.confidence, none.confidence)
+
+
 def test_predict_semantic_returns_class_indices() -> None:
     prediction = predict(_random_model("semantic", 4), np.zeros((32, 32)), device="cpu")
     assert prediction.labels.max() < 4

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 import torch.nn.functional as F
 
@@ -9,6 +10,7 @@ from models.postprocess import (
     BOUNDARY,
     INTERIOR,
     confidence_from_probabilities,
+    drop_unsure,
     instance_targets,
     instances_from_probabilities,
 )
@@ -47,3 +49,19 @@ def test_confidence_lies_in_unit_interval() -> None:
     for kind in ("instance", "semantic"):
         confidence = confidence_from_probabilities(probs, kind)
         assert confidence.shape == (16, 16) and 0 <= confidence.min() <= confidence.max() <= 1
+
+
+def test_drop_unsure_removes_weak_objects_and_renumbers() -> None:
+    labels = np.zeros((10, 10), dtype=np.int32)
+    labels[1:4, 1:4], labels[5:8, 5:8], labels[1:3, 6:9] = 1, 2, 3
+    confidence = np.full((10, 10), 0.95, dtype=np.float32)
+    confidence[5:8, 5:8] = 0.6  # object 2 is the unsure one
+    kept = drop_unsure(labels, confidence, 0.75)
+    assert set(np.unique(kept)) == {0, 1, 2}
+    assert (kept[5:8, 5:8] == 0).all() and (kept[1:3, 6:9] == 2).all()
+    assert drop_unsure(labels, confidence, 0.0) is labels
+
+
+def test_drop_unsure_rejects_threshold_outside_unit_interval() -> None:
+    with pytest.raises(ValueError, match="min_confidence must be in"):
+        drop_unsure(np.zeros((2, 2), np.int32), np.zeros((2, 2), np.float32), 1.5)
