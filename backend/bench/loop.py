@@ -266,7 +266,7 @@ def _play(
                 f"/api/v1/collections/{cid}/next", params={"strategy": config.strategy}
             )
             served.raise_for_status()
-            image_id = served.json()["id"]
+            image_id, validation = served.json()["id"], served.json()["validation"]
             gt = _labels(config.data, stem_of[image_id])
             proposal_r = http.get(f"/api/v1/images/{image_id}/prediction")
             fields: dict[str, str] = {"seconds_spent": "0"}
@@ -280,7 +280,12 @@ def _play(
             changed.append(stats.changed_fraction)
             empty.append(compare(np.zeros_like(gt), gt, "instance").changed_fraction)
             served_log.append(
-                {"stem": stem_of[image_id], "corrected": changed[-1], "empty_start": empty[-1]}
+                {
+                    "stem": stem_of[image_id],
+                    "validation": validation,
+                    "corrected": changed[-1],
+                    "empty_start": empty[-1],
+                }
             )
             proposed += stats.objects_proposed
             accepted += stats.objects_unchanged

@@ -58,8 +58,17 @@ def latest_annotations(db: Session, collection_id: int) -> list[Labeled]:
     return [Labeled(image, annotation) for image, annotation in rows]
 
 
+# The share of labeled images that validate; which ones is fixed per image by a stable hash.
+VALIDATION_SHARE = 0.2
+
+
 def _bucket(collection_id: int, image_id: int) -> int:
     return int(hashlib.sha256(f"{collection_id}:{image_id}".encode()).hexdigest()[:8], 16) % 1000
+
+
+def in_validation_bucket(collection_id: int, image_id: int) -> bool:
+    """Whether the image validates once labeled (about VALIDATION_SHARE of all images)."""
+    return _bucket(collection_id, image_id) < 1000 * VALIDATION_SHARE
 
 
 def split_validation(
@@ -72,7 +81,7 @@ def split_validation(
     if len(labeled) < 2:
         return list(labeled), []
     ranked = sorted(labeled, key=lambda item: _bucket(collection_id, item.image.id))
-    val = [item for item in ranked if _bucket(collection_id, item.image.id) < 200]
+    val = [item for item in ranked if in_validation_bucket(collection_id, item.image.id)]
     if not val:
         val = ranked[:1]
     if len(val) == len(labeled):

@@ -6,6 +6,7 @@ near-identical frames are not all served before a different one; cf. Sener & Sav
 Learning for Convolutional Neural Networks: A Core-Set Approach", 2018, arXiv:1708.00489.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -46,6 +47,30 @@ def choose(
     if strategy is Strategy.uncertainty:
         return max(scored, key=lambda c: (c.uncertainty, -c.image_id))
     return _diverse(scored, labeled_embeddings)
+
+
+def validation_turn(
+    candidates: list[Candidate],
+    validates: Callable[[int], bool],
+    labeled: int,
+    labeled_validating: int,
+    share: float,
+) -> tuple[list[Candidate], bool]:
+    """The candidates a model-driven strategy may pick from, and whether this pick is instead a
+    random draw of a validation image.
+
+    The images that validate (``validates(image_id)``, a fixed hash) judge every new version
+    against the active one, so they must be a fair sample of the collection. Served by
+    uncertainty they would be the hardest images only, and on the loop benchmark such a set
+    kept rejecting versions that were better on the test images. So validation images are never
+    served by uncertainty; instead, whenever fewer than ``share`` of the labeled images
+    validate, the next image is a random one of them.
+    """
+    valid = [c for c in candidates if validates(c.image_id)]
+    rest = [c for c in candidates if not validates(c.image_id)]
+    if valid and (labeled_validating < share * labeled or not rest):
+        return valid, True
+    return rest or valid, False
 
 
 def _normalise(x: np.ndarray) -> np.ndarray:

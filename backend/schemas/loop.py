@@ -103,6 +103,10 @@ class NextImage(ImagePublic):
     uncertainty: float | None
     model_id: int | None
     lease_expires_at: UtcDatetime
+    # Once labeled, this image validates new versions instead of training them. With a model,
+    # uncertainty and diverse serve such images as random draws, so validation stays a fair
+    # sample of the collection.
+    validation: bool
 
 
 class StatsRow(BaseModel):

@@ -1,6 +1,7 @@
 """The loop seen from the API: next image, settings, corrections and the stats curve."""
 
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 import numpy as np
 from sqlalchemy import delete, func, select
@@ -12,8 +13,9 @@ from backend.jobs.queue import DatabaseQueue
 from backend.jobs.tasks.train import active_model
 from backend.loop import triggers
 from backend.loop.corrections import compare
+from backend.loop.data import VALIDATION_SHARE, in_validation_bucket
 from backend.loop.proposals import proposal_labels, store_prediction
-from backend.loop.selection import Candidate, Strategy, choose
+from backend.loop.selection import Candidate, Strategy, choose, validation_turn
 from backend.orm import (
     Annotation,
     Collection,
@@ -29,10 +31,23 @@ from backend.orm._types import as_utc, utcnow
 from backend.schemas.loop import LoopSettingsUpdate, StatsPublic, StatsRow
 from backend.storage import BlobStore
 
+# Strategies that rank images by the active model; they leave validation images to random draws.
+MODEL_DRIVEN = (Strategy.uncertainty, Strategy.diverse)
+
+
+@dataclass(frozen=True)
+class Served:
+    image: Image
+    strategy: Strategy
+    uncertainty: float | None
+    model_id: int | None
+    lease_expires_at: datetime
+    validation: bool  # once labeled, the image validates new versions instead of training them
+
 
 def next_image(
     db: Session, collection: Collection, user: User, strategy: Strategy | None, lease_minutes: float
-) -> tuple[Image, Strategy, float | None, int | None, object]:
+) -> Served:
     model = active_model(db, collection.id)
     strategy = strategy or (Strategy.uncertainty if model else Strategy.sequential)
     now = utcnow()
@@ -98,9 +113,12 @@ def next_image(
         # Re-serve what this annotator already holds before handing out something new, so a
         # reload does not leave reserved images behind.
         held = [c for c in candidates if c.image_id in mine]
+        pool, validation = held or candidates, False
+        if model is not None and not held and strategy in MODEL_DRIVEN:
+            pool, validation = _validation_turn(db, collection, candidates)
         picked = choose(
-            held or candidates,
-            strategy,
+            pool,
+            Strategy.random if validation else strategy,
             np.asarray(seen) if seen else None,
             seed=hash((user.id, now.timestamp())) & 0xFFFF,
         )
@@ -113,14 +131,35 @@ def next_image(
         except IntegrityError:
             db.rollback()  # someone else reserved it in the same instant; choose again
             continue
-        return (
+        return Served(
             open_images[picked.image_id],
             strategy,
             picked.uncertainty,
             model.id if model else None,
             expires,
+            in_validation_bucket(collection.id, picked.image_id),
         )
     raise NotFound("Could not reserve an image; try again.")
+
+
+def _validation_turn(
+    db: Session, collection: Collection, candidates: list[Candidate]
+) -> tuple[list[Candidate], bool]:
+    labeled = db.scalars(
+        select(Image.id).where(
+            Image.collection_id == collection.id,
+            Image.status == ImageStatus.labeled.value,
+            Image.holdout.is_(False),
+        )
+    ).all()
+    validating = sum(in_validation_bucket(collection.id, i) for i in labeled)
+    return validation_turn(
+        candidates,
+        lambda image_id: in_validation_bucket(collection.id, image_id),
+        len(labeled),
+        validating,
+        VALIDATION_SHARE,
+    )
 
 
 def release_lease(db: Session, image_id: int) -> None:

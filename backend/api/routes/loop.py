@@ -23,16 +23,15 @@ def next_image(
     ] = None,
 ) -> NextImage:
     collection = collection_service.get_collection(db, collection_id)
-    image, used, uncertainty, model_id, expires = service.next_image(
-        db, collection, user, strategy, settings.lease_minutes
-    )
+    served = service.next_image(db, collection, user, strategy, settings.lease_minutes)
     return NextImage.model_validate(
         {
-            **ImagePublic.model_validate(image).model_dump(),
-            "strategy": used.value,
-            "uncertainty": uncertainty,
-            "model_id": model_id,
-            "lease_expires_at": expires,
+            **ImagePublic.model_validate(served.image).model_dump(),
+            "strategy": served.strategy.value,
+            "uncertainty": served.uncertainty,
+            "model_id": served.model_id,
+            "lease_expires_at": served.lease_expires_at,
+            "validation": served.validation,
         }
     )
 

@@ -1,6 +1,6 @@
 import numpy as np
 
-from backend.loop.selection import Candidate, Strategy, choose
+from backend.loop.selection import Candidate, Strategy, choose, validation_turn
 
 
 def _c(i: int, u: float | None, e: list[float] | None = None) -> Candidate:
@@ -33,3 +33,24 @@ def test_random_is_reproducible_with_a_seed() -> None:
 
 def test_empty_gives_none() -> None:
     assert choose([], Strategy.sequential) is None
+
+
+def _odd(image_id: int) -> bool:
+    return image_id % 2 == 1
+
+
+def test_validation_images_are_left_to_random_draws_until_their_share_is_reached() -> None:
+    candidates = [_c(i, 0.1 * i) for i in range(1, 7)]
+    # 10 labeled, 1 validates: below 20 %, so this pick is a validation draw.
+    pool, validation = validation_turn(candidates, _odd, 10, 1, 0.2)
+    assert validation and {c.image_id for c in pool} == {1, 3, 5}
+    # 10 labeled, 2 validate: the share is met; uncertainty picks among the others only.
+    pool, validation = validation_turn(candidates, _odd, 10, 2, 0.2)
+    assert not validation and {c.image_id for c in pool} == {2, 4, 6}
+
+
+def test_validation_turn_falls_back_when_one_side_is_empty() -> None:
+    only_training = [_c(2, 0.5), _c(4, 0.1)]
+    assert validation_turn(only_training, _odd, 10, 0, 0.2) == (only_training, False)
+    only_validation = [_c(1, 0.5)]
+    assert validation_turn(only_validation, _odd, 10, 5, 0.2) == (only_validation, True)

@@ -9,6 +9,7 @@ import httpx
 import numpy as np
 import pytest
 
+from backend.loop.data import in_validation_bucket
 from tests.backend.api.helpers import make_collection, put_mask
 from tests.backend.factories import decode_png
 from tests.backend.loop.conftest import WorkerProcess, wait_idle, wait_job
@@ -181,13 +182,18 @@ def test_uncertainty_strategy_serves_least_certain_unlabeled_image(
     assert served["strategy"] == "uncertainty" and served["uncertainty"] is not None
     unlabeled = [i["id"] for i in images[4:]]
     assert served["id"] in unlabeled
-    scores = {
-        i: admin.get(f"/api/v1/images/{i}/prediction", params={"format": "json"}).json()[
-            "uncertainty"
-        ]
-        for i in unlabeled
-    }
-    assert scores[served["id"]] == pytest.approx(max(scores.values()))
+    # Validation images (a fixed hash) are served only as random draws; the rest by uncertainty.
+    validates = {i: in_validation_bucket(collection["id"], i) for i in unlabeled}
+    assert served["validation"] == validates[served["id"]]
+    if not served["validation"]:
+        scores = {
+            i: admin.get(f"/api/v1/images/{i}/prediction", params={"format": "json"}).json()[
+                "uncertainty"
+            ]
+            for i in unlabeled
+            if not validates[i]
+        }
+        assert scores[served["id"]] == pytest.approx(max(scores.values()))
     diverse = user_client("annotator").get(
         f"/api/v1/collections/{collection['id']}/next", params={"strategy": "diverse"}
     )
