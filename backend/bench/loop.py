@@ -171,6 +171,9 @@ def _p95_while_training(http: httpx.Client, cid: int, image_ids: list[int]) -> f
     return float(np.percentile(samples, 95))
 
 
+VERSION_FIELDS = ("version", "status", "reason", "metrics", "baseline_metrics")
+
+
 def _score_test(
     http: httpx.Client, data: Path, test: dict[str, int], model_id: int | None = None
 ) -> tuple[float | None, float | None]:
@@ -266,7 +269,7 @@ def _play(
                 f"/api/v1/collections/{cid}/next", params={"strategy": config.strategy}
             )
             served.raise_for_status()
-            image_id, validation = served.json()["id"], served.json()["validation"]
+            image_id, validation = (served.json()[k] for k in ("id", "validation"))
             gt = _labels(config.data, stem_of[image_id])
             proposal_r = http.get(f"/api/v1/images/{image_id}/prediction")
             fields: dict[str, str] = {"seconds_spent": "0"}
@@ -305,19 +308,19 @@ def _play(
         models = http.get(f"/api/v1/collections/{cid}/models").json()["data"]
         active = next((m for m in models if m["status"] == "active"), None)
         known = {v["version"] for r in report.rounds for v in r.versions}
-        new_versions = [
-            {k: m[k] for k in ("version", "status", "reason", "metrics", "baseline_metrics")}
-            for m in reversed(models)
-            if m["version"] not in known
-        ]
         # Rejected versions are scored on the test images too (never seen by the service's
         # decision), to tell whether the promotion rule got it right.
-        for entry, m in zip(
-            new_versions, [m for m in reversed(models) if m["version"] not in known], strict=True
-        ):
+        new_versions = []
+        for m in reversed(models):
+            if m["version"] in known:
+                continue
+            entry = {
+                k: m[k] for k in ("version", "status", "reason", "metrics", "baseline_metrics")
+            }
             entry["test_dice"], entry["test_object_f1"] = _score_test(
                 http, config.data, test_ids, m["id"]
             )
+            new_versions.append(entry)
         result = RoundResult(
             round=number,
             model_version=version,

@@ -84,17 +84,21 @@ def next_image(
             )
         predictions: dict[int, Prediction] = {}
         seen: list[list[float]] = []
+        # Labeled image id -> held out; held-out images never train or validate.
+        labeled: dict[int, bool] = {}
         if model is not None:
             for p in db.scalars(select(Prediction).where(Prediction.model_id == model.id)):
                 predictions[p.image_id] = p
-            labeled_ids = set(
-                db.scalars(
-                    select(Image.id).where(
+            labeled = {
+                image_id: held_out
+                for image_id, held_out in db.execute(
+                    select(Image.id, Image.holdout).where(
                         Image.collection_id == collection.id,
                         Image.status == ImageStatus.labeled.value,
                     )
                 )
-            )
+            }
+            labeled_ids = set(labeled)
             seen = [
                 p.embedding
                 for i, p in predictions.items()
@@ -115,7 +119,8 @@ def next_image(
         held = [c for c in candidates if c.image_id in mine]
         pool, validation = held or candidates, False
         if model is not None and not held and strategy in MODEL_DRIVEN:
-            pool, validation = _validation_turn(db, collection, candidates)
+            in_loop = [i for i, held_out in labeled.items() if not held_out]
+            pool, validation = _validation_turn(collection, candidates, in_loop)
         picked = choose(
             pool,
             Strategy.random if validation else strategy,
@@ -143,23 +148,15 @@ def next_image(
 
 
 def _validation_turn(
-    db: Session, collection: Collection, candidates: list[Candidate]
+    collection: Collection, candidates: list[Candidate], labeled: list[int]
 ) -> tuple[list[Candidate], bool]:
-    labeled = db.scalars(
-        select(Image.id).where(
-            Image.collection_id == collection.id,
-            Image.status == ImageStatus.labeled.value,
-            Image.holdout.is_(False),
-        )
-    ).all()
-    validating = sum(in_validation_bucket(collection.id, i) for i in labeled)
-    return validation_turn(
-        candidates,
-        lambda image_id: in_validation_bucket(collection.id, image_id),
-        len(labeled),
-        validating,
-        VALIDATION_SHARE,
-    )
+    """``labeled``: ids of the labeled images that are not held out."""
+
+    def validates(image_id: int) -> bool:
+        return in_validation_bucket(collection.id, image_id)
+
+    validating = sum(validates(i) for i in labeled)
+    return validation_turn(candidates, validates, len(labeled), validating, VALIDATION_SHARE)
 
 
 def release_lease(db: Session, image_id: int) -> None:
