@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
+from models.data.crops import WEIGHTINGS
 from models.data.normalize import POLARITIES
 from models.networks import ENCODERS
 from models.pretext import PRETEXTS
@@ -109,6 +110,11 @@ class TrainConfig:
     the candidate, which would favour every candidate over the active version. It pairs with
     ``schedule="cosine"``, which decays the learning rate to zero over the budget (by steps or by
     minutes, whichever runs out first), so the last weights are settled ones.
+
+    ``sampling`` is how training crops pick their image: ``"area"`` in proportion to its pixels,
+    ``"image"`` the same share for every image. The service uses ``"image"``: a scientist's
+    labels are a few images of each kind, one large frame should not take most of the crops,
+    and scores are averaged per image.
     """
 
     kind: Literal["semantic", "instance"] = "instance"
@@ -131,6 +137,7 @@ class TrainConfig:
     polarity: str = "auto"
     schedule: str = "constant"
     keep: str = "best"
+    sampling: str = "area"
     device: str = "auto"
     seed: int = 0
     log_every: int = 10
@@ -159,6 +166,8 @@ class TrainConfig:
             raise ValueError(f"schedule must be one of {SCHEDULES}, got {self.schedule!r}")
         if self.keep not in KEEPS:
             raise ValueError(f"keep must be one of {KEEPS}, got {self.keep!r}")
+        if self.sampling not in WEIGHTINGS:
+            raise ValueError(f"sampling must be one of {WEIGHTINGS}, got {self.sampling!r}")
         if self.augmentation not in ("default", "none"):
             raise ValueError(f"augmentation must be 'default' or 'none', got {self.augmentation!r}")
         if self.epochs is None and self.steps is None and self.minutes is None:

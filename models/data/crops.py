@@ -11,6 +11,9 @@ import torch.nn.functional as F
 from models.data.augment import IGNORE_INDEX, augment_pair, build_augmentation
 
 
+WEIGHTINGS = ("area", "image")
+
+
 def _pad_min(x: torch.Tensor, size: int, value: float | None) -> torch.Tensor:
     """Pad the last two dims up to ``size`` (reflect for images, constant for masks)."""
     h, w = x.shape[-2:]
@@ -26,7 +29,8 @@ def _pad_min(x: torch.Tensor, size: int, value: float | None) -> torch.Tensor:
 class CropSampler:
     """Draws random ``crop_size`` crops, optionally with aligned targets, and augments them.
 
-    Images are sampled in proportion to their area, so a large image contributes more crops.
+    ``weighting="area"`` samples images in proportion to their area, so a large image
+    contributes more crops; ``"image"`` gives every image the same share, whatever its size.
     With ``candidates > 1`` each crop is the most varied (highest standard deviation) of that
     many draws, which steers self-supervised tasks away from empty background.
     images: (C, H, W) float32 arrays; targets: (H, W) integer arrays or None.
@@ -41,6 +45,7 @@ class CropSampler:
         generator: np.random.Generator | None = None,
         candidates: int = 1,
         invert_probability: float = 0.0,
+        weighting: str = "area",
     ) -> None:
         if not images:
             raise ValueError("need at least one image")
@@ -48,6 +53,8 @@ class CropSampler:
             raise ValueError(f"crop_size must be >= 8, got {crop_size}")
         if candidates < 1:
             raise ValueError(f"candidates must be >= 1, got {candidates}")
+        if weighting not in WEIGHTINGS:
+            raise ValueError(f"weighting must be one of {WEIGHTINGS}, got {weighting!r}")
         if targets is not None and len(targets) != len(images):
             raise ValueError(f"{len(images)} images but {len(targets)} targets")
         self.images = [_pad_min(torch.from_numpy(i), crop_size, None) for i in images]
@@ -62,8 +69,11 @@ class CropSampler:
         self.crop_size, self.candidates = crop_size, candidates
         self.transform = build_augmentation(augmentation, invert_probability)
         self.rng = generator or np.random.default_rng()
-        areas = np.array([i.shape[-1] * i.shape[-2] for i in self.images], dtype=np.float64)
-        self.weights = areas / areas.sum()
+        if weighting == "area":
+            shares = np.array([i.shape[-1] * i.shape[-2] for i in self.images], dtype=np.float64)
+        else:
+            shares = np.ones(len(self.images))
+        self.weights = shares / shares.sum()
 
     def _window(self) -> tuple[int, tuple[slice, slice]]:
         index = int(self.rng.choice(len(self.images), p=self.weights))

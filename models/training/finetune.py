@@ -172,6 +172,7 @@ class _FineTuner:
             config.augmentation,
             rng,
             invert_probability=config.invert_probability,
+            weighting=config.sampling,
         )
         weights = class_weights_from_targets(
             [torch.from_numpy(t) for t in targets], config.out_channels

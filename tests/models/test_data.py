@@ -118,3 +118,28 @@ def test_crop_sampler_prefers_varied_crops_when_given_candidates() -> None:
     )
     crops, _ = sampler.sample(8)
     assert all(float(c.std()) > 0 for c in crops)
+
+
+def _share_of_small_image(weighting: str) -> float:
+    small = np.zeros((1, 32, 32), np.float32)  # its crops are all zeros
+    large = np.ones((1, 32, 320), np.float32)  # ten times the area
+    sampler = CropSampler(
+        [small, large],
+        None,
+        32,
+        augmentation="none",
+        generator=np.random.default_rng(0),
+        weighting=weighting,
+    )
+    crops, _ = sampler.sample(400)
+    return float((crops.flatten(1).amax(1) == 0).float().mean())
+
+
+def test_crop_sampler_weights_images_by_area_or_equally() -> None:
+    assert 0.03 < _share_of_small_image("area") < 0.17  # 1/11 expected
+    assert 0.4 < _share_of_small_image("image") < 0.6
+
+
+def test_crop_sampler_rejects_unknown_weighting() -> None:
+    with pytest.raises(ValueError, match="weighting must be one of"):
+        CropSampler([np.ones((1, 32, 32), np.float32)], None, 32, weighting="size")

@@ -109,6 +109,7 @@ def test_train_rejects_class_beyond_num_classes(nuclei: Pairs) -> None:
         ({"lr": 0}, "lr must be > 0"),
         ({"schedule": "step"}, "schedule must be one of"),
         ({"keep": "median"}, "keep must be one of"),
+        ({"sampling": "pixels"}, "sampling must be one of"),
     ],
 )
 def test_train_config_rejects_bad_hyperparameters(overrides: dict, message: str) -> None:

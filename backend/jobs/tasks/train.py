@@ -140,6 +140,10 @@ def run(ctx: JobContext, job_id: int) -> str:
         # The last weights of a cosine-decayed run are used instead (see TrainConfig.keep).
         schedule="cosine",
         keep="last",
+        # Every labeled image gets the same share of crops: a scientist's labels are a few images
+        # of each kind, and area weighting let one 1272x603 frame take a third of the crops (see
+        # README, "Loop benchmark"). Scores are per image too.
+        sampling="image",
         **({"lr": params["lr"]} if "lr" in params else {}),
         classes=[c["name"] for c in collection.classes],
     )

@@ -134,6 +134,10 @@ def test_rollback_activates_an_older_version_and_checkpoint_downloads(
         handle.flush()
         loaded = Checkpoint.load(handle.name)
     assert loaded.config["kind"] == "instance"
+    # The service's recipe: last weights of a cosine-decayed run (validation only gates), and
+    # every labeled image an equal share of the training crops.
+    recipe = loaded.config["hyperparameters"]
+    assert (recipe["schedule"], recipe["keep"], recipe["sampling"]) == ("cosine", "last", "image")
 
 
 def test_corrections_are_recorded_and_stats_report_them(

@@ -1,0 +1,111 @@
+"""One-off: replay a loop benchmark's labeled sets offline and score training recipes.
+
+For each chosen round it trains on the images the run had served up to that round (validating
+ones as the service does), from one masked-pretext encoder pretrained for 4 minutes on the run's
+96 pool images, and scores on 60 *other* pool images (never the test split):
+
+    SEED=0 python bench-results/loop-history/replay_sampling.py VARIANT ROUNDS STEPS LOOP_JSON
+
+VARIANT is ``area`` (crops drawn in proportion to image area, the learning core's default) or
+``image`` (every image an equal share). Output: one JSON line per round, plus mean Dice and
+object F1 per image type (F grey fluorescence, C colour tissue, B grey brightfield).
+"""
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from backend.bench.loop import _labels, _read_split
+from models import Checkpoint, PretrainConfig, TrainConfig, predict, pretrain, train
+from models.metrics import mean_scores, segmentation_scores
+
+DATA = Path("../shared/data/dsb2018")
+ENCODER = Path("/tmp/replay-encoder.pt")
+
+
+def rgb(stem: str) -> np.ndarray:
+    return np.array(Image.open(DATA / "images" / f"{stem}.png"))[..., :3]
+
+
+def image_type(image: np.ndarray) -> str:
+    a = image.astype(float)
+    if np.abs(a[..., 0] - a[..., 1]).mean() > 1:
+        return "C"
+    return "B" if a.mean() > 100 else "F"
+
+
+def main(variant: str, rounds_wanted: list[int], steps: int, loop_json: Path) -> None:
+    seed = int(os.environ.get("SEED", "0"))
+    pool, _ = _read_split(DATA, 0, 96, 40)
+    everything, _ = _read_split(DATA, 0, 0, 40)
+    dev = [s for s in everything if s not in set(pool)][:60]
+    if not ENCODER.exists():
+        config = PretrainConfig(method="masked", in_channels=3, minutes=4, device="cpu")
+        pretrain([rgb(s) for s in pool], config).save(ENCODER)
+    encoder = Checkpoint.load(ENCODER)
+    rounds = json.loads(loop_json.read_text())["rounds"]
+    dev_images = [rgb(s) for s in dev]
+    dev_masks = [_labels(DATA, s) for s in dev]
+    types = [image_type(i) for i in dev_images]
+    for r in rounds_wanted:
+        served = [s for past in rounds[:r] for s in past["served"]]
+        train_stems = [s["stem"] for s in served if not s["validation"]]
+        val_stems = [s["stem"] for s in served if s["validation"]]
+        config = TrainConfig(
+            kind="instance",
+            in_channels=3,
+            steps=steps,
+            seed=seed,
+            device="cpu",
+            schedule="cosine",
+            keep="last",
+            sampling=variant,
+        )
+        start = time.time()
+        model = train(
+            [rgb(s) for s in train_stems],
+            [_labels(DATA, s) for s in train_stems],
+            config,
+            init=encoder,
+            val_images=[rgb(s) for s in val_stems] or None,
+            val_masks=[_labels(DATA, s) for s in val_stems] or None,
+        )
+        scores = [
+            segmentation_scores(
+                predict(model, image, min_object_confidence=0.75).labels, mask, kind="instance"
+            )
+            for image, mask in zip(dev_images, dev_masks, strict=True)
+        ]
+        by_type = {
+            t: [s for s, kind in zip(scores, types, strict=True) if kind == t] for t in "FCB"
+        }
+        mean = mean_scores(scores)
+        print(
+            json.dumps(
+                {
+                    "variant": variant,
+                    "seed": seed,
+                    "round": r,
+                    "train": len(train_stems),
+                    "steps": model.config["steps"],
+                    "train_s": round(time.time() - start),
+                    "dice": round(mean["dice"], 4),
+                    "f1": round(mean["object_f1"], 4),
+                    **{
+                        t: [round(mean_scores(s)[m], 3) for m in ("dice", "object_f1")]
+                        for t, s in by_type.items()
+                        if s
+                    },
+                }
+            ),
+            flush=True,
+        )
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], [int(x) for x in sys.argv[2].split(",")], int(sys.argv[3]), Path(sys.argv[4]))
