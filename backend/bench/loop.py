@@ -314,9 +314,7 @@ def _play(
         for m in reversed(models):
             if m["version"] in known:
                 continue
-            entry = {
-                k: m[k] for k in ("version", "status", "reason", "metrics", "baseline_metrics")
-            }
+            entry = {k: m[k] for k in VERSION_FIELDS}
             entry["test_dice"], entry["test_object_f1"] = _score_test(
                 http, config.data, test_ids, m["id"]
             )
