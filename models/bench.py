@@ -21,14 +21,14 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from models.baselines import OtsuBaseline, PixelClassifier
-from models.bench_data import BenchData, draw_labeled, load_bench_data
+from models.bench_data import BenchData, draw_labeled, load_bench_data, to_gray
 from models.bench_report import (
     BASELINES,
     NETWORK_METHODS,
@@ -37,6 +37,7 @@ from models.bench_report import (
     render_markdown,
     summarize,
 )
+from models.config import TrainConfig
 from models.metrics import mean_scores, segmentation_scores
 
 Scorer = Callable[[int, np.ndarray], np.ndarray]  # (test index, image) -> label image
@@ -62,6 +63,18 @@ class BenchConfig:
     jobs: int = 0  # worker threads for the random forest; 0 = all cores
     polarity: str = "auto"  # "none" reproduces runs made before polarity normalisation
     invert_probability: float = 0.0
+    channels: int = 1  # 3: networks read RGB (baselines always read luminance)
+    # The fine-tuning recipe. The defaults are the library's ("best epoch" on a held-out fifth
+    # of the K images); "cosine" + "last" + "image" + val_fraction 0 is the service's recipe
+    # with all K images trained on, since nothing is then picked on the validation images.
+    schedule: str = "constant"
+    keep: str = "best"
+    sampling: str = "area"
+    val_fraction: float = 0.2
+    # Split runs (one process per K on a GPU machine): one process pretrains and saves the
+    # encoder, the others load it instead of pretraining again. Only with a single method.
+    pretrained: Path | None = None
+    save_pretrained: Path | None = None
 
     def __post_init__(self) -> None:
         if not self.labels or min(self.labels) < 1:
@@ -76,11 +89,29 @@ class BenchConfig:
             value = getattr(self, name)
             if value is not None and value <= 0:
                 raise ValueError(f"--{name.replace('_', '-')} must be > 0, got {value}")
+        if (self.pretrained or self.save_pretrained) and (
+            len(self.methods) != 1 or self.methods[0] == "scratch"
+        ):
+            raise ValueError("--pretrained / --save-pretrained need exactly one pretext method")
+        if self.pretrained and self.save_pretrained:
+            raise ValueError("give --pretrained or --save-pretrained, not both")
+        # The fine-tuning recipe is checked now, not after a 10-minute pretraining.
+        TrainConfig(
+            in_channels=self.channels,
+            schedule=self.schedule,
+            keep=self.keep,
+            sampling=self.sampling,
+            val_fraction=self.val_fraction,
+        )
+        if self.channels not in (1, 3):
+            raise ValueError(f"--channels must be 1 or 3, got {self.channels}")
         self.labels = sorted(set(self.labels))
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["data"], d["out"] = str(self.data), str(self.out)
+        for key in ("pretrained", "save_pretrained"):
+            d[key] = None if d[key] is None else str(d[key])
         return d
 
 
@@ -104,6 +135,17 @@ def parse_args(argv: Sequence[str] | None = None) -> BenchConfig:
     p.add_argument(
         "--invert-probability", type=float, default=0.0, help="random inversion in fine-tuning"
     )
+    p.add_argument("--channels", type=int, default=1, help="1 (luminance) or 3 (RGB) input")
+    p.add_argument("--schedule", default="constant", help="constant | cosine (fine-tuning lr)")
+    p.add_argument("--keep", default="best", help="best | last (fine-tuning weights kept)")
+    p.add_argument("--sampling", default="area", help="area | image (crop share per image)")
+    p.add_argument(
+        "--val-fraction", type=float, default=0.2, help="labeled images held out for validation"
+    )
+    p.add_argument(
+        "--pretrained", type=Path, default=None, help="load this encoder, skip pretraining"
+    )
+    p.add_argument("--save-pretrained", type=Path, default=None, help="save the pretrained encoder")
     a = p.parse_args(argv)
 
     def split(s: str) -> list[str]:
@@ -132,6 +174,13 @@ def parse_args(argv: Sequence[str] | None = None) -> BenchConfig:
             jobs=a.jobs,
             polarity=a.polarity,
             invert_probability=a.invert_probability,
+            channels=a.channels,
+            schedule=a.schedule,
+            keep=a.keep,
+            sampling=a.sampling,
+            val_fraction=a.val_fraction,
+            pretrained=a.pretrained,
+            save_pretrained=a.save_pretrained,
         )
     except ValueError as e:
         p.error(str(e))
@@ -234,10 +283,22 @@ def score_all(predict: Scorer, data: BenchData) -> list[dict[str, float]]:
     ]
 
 
+def gray_copy(data: BenchData) -> BenchData:
+    """The same data with luminance images, for the baselines (they read one channel)."""
+    return replace(
+        data,
+        candidate_images=[to_gray(im) for im in data.candidate_images],
+        test_images=[to_gray(im) for im in data.test_images],
+        pretrain_images=[],
+    )
+
+
 def run_baselines(
     cfg: BenchConfig, data: BenchData, labeled: list[int], rec: Recorder, log
 ) -> None:
     jobs = cfg.jobs or os.cpu_count() or 1
+    if data.candidate_images and data.candidate_images[0].ndim == 3:
+        data = gray_copy(data)
     if "otsu" in cfg.baselines:
         for k in cfg.labels:
             t = time.perf_counter()
@@ -273,19 +334,27 @@ def run_baselines(
 
 
 def run_networks(cfg: BenchConfig, data: BenchData, labeled: list[int], rec: Recorder, log) -> None:
-    from models import PretrainConfig, TrainConfig, predict, pretrain, train
+    from models import Checkpoint, PretrainConfig, predict, pretrain, train
 
     device = rec.result["environment"]["device"]
     for method in cfg.methods:
         init = None
-        if method != "scratch":
+        if cfg.pretrained is not None:
+            init = Checkpoint.load(cfg.pretrained)
+            if init.config.get("pretext") != method:
+                raise ValueError(
+                    f"{cfg.pretrained} holds a {init.config.get('pretext')!r} encoder, "
+                    f"not {method!r}: pass the encoder that --save-pretrained wrote for {method}"
+                )
+            log(method, None, None, f"loaded {cfg.pretrained} ({init.config.get('steps')} steps)")
+        elif method != "scratch":
             t = time.perf_counter()
             init = pretrain(
                 data.pretrain_images,
                 PretrainConfig(
                     method=method,
                     encoder=cfg.encoder,
-                    in_channels=1,
+                    in_channels=cfg.channels,
                     steps=cfg.pretrain_steps,
                     minutes=cfg.pretrain_minutes,
                     device=device,
@@ -303,6 +372,8 @@ def run_networks(cfg: BenchConfig, data: BenchData, labeled: list[int], rec: Rec
                 None,
                 f"pretrained {init.config.get('steps')} steps in {seconds:.0f} s",
             )
+            if cfg.save_pretrained is not None:
+                init.save(cfg.save_pretrained)
         for k in cfg.labels:
             t = time.perf_counter()
             model = train(
@@ -311,7 +382,7 @@ def run_networks(cfg: BenchConfig, data: BenchData, labeled: list[int], rec: Rec
                 TrainConfig(
                     kind=data.kind,
                     num_classes=data.num_classes,
-                    in_channels=1,
+                    in_channels=cfg.channels,
                     encoder=cfg.encoder,
                     steps=cfg.finetune_steps,
                     minutes=cfg.finetune_minutes,
@@ -319,6 +390,10 @@ def run_networks(cfg: BenchConfig, data: BenchData, labeled: list[int], rec: Rec
                     seed=cfg.seed,
                     polarity=cfg.polarity,
                     invert_probability=cfg.invert_probability,
+                    schedule=cfg.schedule,
+                    keep=cfg.keep,
+                    sampling=cfg.sampling,
+                    val_fraction=cfg.val_fraction,
                 ),
                 init=init,
             )
@@ -338,7 +413,7 @@ def run_networks(cfg: BenchConfig, data: BenchData, labeled: list[int], rec: Rec
 
 
 def run_bench(cfg: BenchConfig, *, quiet: bool = False) -> dict[str, Any]:
-    data = load_bench_data(cfg.data, limit_test=cfg.limit_test)
+    data = load_bench_data(cfg.data, limit_test=cfg.limit_test, channels=cfg.channels)
     labeled = draw_labeled(len(data.candidate_images), cfg.labels, cfg.seed)
     rec = Recorder(cfg, data, [data.candidate_ids[i] for i in labeled])
 

@@ -2,14 +2,16 @@
 
 Both are read from a folder and recognised by its contents: dsb2018 has ``split.csv`` with
 ``images/`` and ``labels/``; isbi2012 has ``images/``, ``masks/`` and ``unlabeled/``.
-Images are returned as 2-D ``uint8`` arrays (dsb2018's RGBA is reduced to luminance; its 557
-fluorescence images are R=G=B already), masks as ``int32`` label images.
+Images are returned as ``uint8`` arrays, masks as ``int32`` label images. With ``channels=1``
+(the default) images are 2-D luminance (dsb2018's RGBA is reduced to it; its 557 fluorescence
+images are R=G=B already); with ``channels=3`` they are (H, W, 3) RGB, grayscale files repeated
+across the three channels, so that stained tissue keeps its colour.
 """
 
 from __future__ import annotations
 
 import csv
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -20,7 +22,15 @@ from PIL import Image
 ISBI_SEED = 2012
 ISBI_CANDIDATES = 20
 
-__all__ = ["BenchData", "detect_kind", "draw_labeled", "load_bench_data", "read_gray"]
+__all__ = [
+    "BenchData",
+    "detect_kind",
+    "draw_labeled",
+    "load_bench_data",
+    "read_gray",
+    "read_rgb",
+    "to_gray",
+]
 
 
 @dataclass(frozen=True)
@@ -69,18 +79,44 @@ def read_gray(path: Path) -> np.ndarray:
         return np.asarray(im.convert("RGB").convert("L"))
 
 
+def read_rgb(path: Path) -> np.ndarray:
+    """Read an image as (H, W, 3) uint8 RGB (alpha dropped, grayscale repeated)."""
+    with Image.open(path) as im:
+        if im.mode in ("I;16", "I"):
+            raise ValueError(f"{path}: 16-bit images have no RGB reading; use channels=1")
+        return np.asarray(im.convert("RGB"))
+
+
+def to_gray(image: np.ndarray) -> np.ndarray:
+    """Luminance of an RGB image exactly as ``read_gray`` computes it; 2-D images pass through.
+
+    The classic baselines work on luminance whichever way the networks read the images.
+    """
+    if image.ndim == 2:
+        return image
+    return np.asarray(Image.fromarray(image).convert("L"))
+
+
+def _reader(channels: int) -> Callable[[Path], np.ndarray]:
+    if channels not in (1, 3):
+        raise ValueError(f"channels must be 1 or 3, got {channels}")
+    return read_gray if channels == 1 else read_rgb
+
+
 def _read_labels(path: Path) -> np.ndarray:
     with Image.open(path) as im:
         return np.asarray(im).astype(np.int32)
 
 
-def load_bench_data(root: Path, *, limit_test: int | None = None) -> BenchData:
-    """Load a benchmark folder; ``limit_test`` keeps only the first N test images (smoke runs)."""
+def load_bench_data(root: Path, *, limit_test: int | None = None, channels: int = 1) -> BenchData:
+    """Load a benchmark folder; ``limit_test`` keeps only the first N test images (smoke runs),
+    ``channels`` is 1 (luminance) or 3 (RGB)."""
     root = Path(root)
     if not root.is_dir():
         raise ValueError(f"data folder {root} does not exist")
     name = detect_kind(root)
-    data = _load_dsb2018(root) if name == "dsb2018" else _load_isbi2012(root)
+    read = _reader(channels)
+    data = _load_dsb2018(root, read) if name == "dsb2018" else _load_isbi2012(root, read)
     if limit_test is not None:
         data = BenchData(
             **{
@@ -93,14 +129,14 @@ def load_bench_data(root: Path, *, limit_test: int | None = None) -> BenchData:
     return data
 
 
-def _load_dsb2018(root: Path) -> BenchData:
+def _load_dsb2018(root: Path, read: Callable[[Path], np.ndarray]) -> BenchData:
     with (root / "split.csv").open(newline="") as f:
         rows = list(csv.DictReader(f))
     pool = sorted(r["stem"] for r in rows if r["split"] == "pool")
     test = sorted(r["stem"] for r in rows if r["split"] == "test")
     if not pool or not test:
         raise ValueError(f"{root / 'split.csv'} needs both 'pool' and 'test' rows")
-    pool_images = [read_gray(root / "images" / f"{s}.png") for s in pool]
+    pool_images = [read(root / "images" / f"{s}.png") for s in pool]
     # Labels of the pool are read lazily in spirit: only the drawn K are ever used for training.
     pool_masks = [_read_labels(root / "labels" / f"{s}.png") for s in pool]
     return BenchData(
@@ -111,7 +147,7 @@ def _load_dsb2018(root: Path) -> BenchData:
         candidate_images=pool_images,
         candidate_masks=pool_masks,
         candidate_ids=pool,
-        test_images=[read_gray(root / "images" / f"{s}.png") for s in test],
+        test_images=[read(root / "images" / f"{s}.png") for s in test],
         test_masks=[_read_labels(root / "labels" / f"{s}.png") for s in test],
         test_ids=test,
     )
@@ -122,7 +158,7 @@ def _membrane(mask: np.ndarray) -> np.ndarray:
     return (mask < 128).astype(np.int32)
 
 
-def _load_isbi2012(root: Path) -> BenchData:
+def _load_isbi2012(root: Path, read: Callable[[Path], np.ndarray]) -> BenchData:
     def stems(folder: Path) -> list[str]:
         return sorted((p.stem for p in folder.glob("*.png")), key=lambda s: (len(s), s))
 
@@ -132,9 +168,9 @@ def _load_isbi2012(root: Path) -> BenchData:
     order = np.random.default_rng(ISBI_SEED).permutation(len(labeled))
     cand = [labeled[i] for i in order[:ISBI_CANDIDATES]]
     test = sorted((labeled[i] for i in order[ISBI_CANDIDATES:]), key=lambda s: (len(s), s))
-    images = {s: read_gray(root / "images" / f"{s}.png") for s in labeled}
+    images = {s: read(root / "images" / f"{s}.png") for s in labeled}
     masks = {s: _membrane(_read_labels(root / "masks" / f"{s}.png")) for s in labeled}
-    unlabeled = [read_gray(root / "unlabeled" / f"{s}.png") for s in stems(root / "unlabeled")]
+    unlabeled = [read(root / "unlabeled" / f"{s}.png") for s in stems(root / "unlabeled")]
     return BenchData(
         name="isbi2012",
         kind="semantic",

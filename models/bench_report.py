@@ -96,25 +96,74 @@ def print_tables(result: dict[str, Any]) -> None:
     )
 
 
-def merge_results(parts: Sequence[dict[str, Any]], out: Path) -> dict[str, Any]:
-    """Join runs of one benchmark split by method (run side by side on one machine).
+# Settings that change what a network row means; baseline-only parts may come from other runs.
+RECIPE_KEYS = (
+    "encoder",
+    "channels",
+    "polarity",
+    "invert_probability",
+    "schedule",
+    "keep",
+    "sampling",
+    "val_fraction",
+    "pretrain_steps",
+    "pretrain_minutes",
+    "finetune_steps",
+    "finetune_minutes",
+    "seed",
+)
 
-    They must share the dataset, the drawn images and the test split; scores, per-image
-    figures and timings are united, usage is summed and each part's config is kept.
+
+def _recipe(config: dict[str, Any]) -> tuple[tuple[str, Any], ...]:
+    return tuple((key, config.get(key)) for key in RECIPE_KEYS)
+
+
+def _merge_into(target: dict[str, Any], source: dict[str, Any]) -> None:
+    """Unite nested dicts (method -> K or timing -> K -> value); later parts win on a clash."""
+    for key, value in source.items():
+        if isinstance(value, dict) and isinstance(target.get(key), dict):
+            _merge_into(target[key], value)
+        else:
+            target[key] = json.loads(json.dumps(value))
+
+
+def merge_results(parts: Sequence[dict[str, Any]], out: Path) -> dict[str, Any]:
+    """Join runs of one benchmark split by method or by K (run side by side on one machine).
+
+    They must share the dataset and the test split, and draw the same images (a run with a
+    smaller largest K drew a prefix of the others' images); scores, per-image figures and
+    timings are united per method and K, usage is summed and each part's config is kept.
     """
     if not parts:
         raise ValueError("nothing to merge")
     first = parts[0]
-    for key in ("dataset", "labeled_ids", "test_ids"):
+    for key in ("dataset", "test_ids"):
         if any(p[key] != first[key] for p in parts[1:]):
             raise ValueError(f"cannot merge runs whose {key} differ")
+    recipes = {_recipe(p["config"]) for p in parts if p["config"].get("methods")}
+    if len(recipes) > 1:
+        raise ValueError(
+            "cannot merge network runs with different settings: "
+            + " vs ".join(sorted(str(dict(r)) for r in recipes))
+        )
+    longest = max((p["labeled_ids"] for p in parts), key=len)
+    if any(p["labeled_ids"] != longest[: len(p["labeled_ids"])] for p in parts):
+        raise ValueError("cannot merge runs whose labeled_ids differ")
     merged = json.loads(json.dumps(first))
+    merged["labeled_ids"] = longest
     merged["config"]["out"] = str(out)
-    merged["config"]["methods"] = [m for p in parts for m in p["config"]["methods"]]
-    merged["config"]["baselines"] = [m for p in parts for m in p["config"]["baselines"]]
+    merged["config"]["methods"] = list(
+        dict.fromkeys(m for p in parts for m in p["config"]["methods"])
+    )
+    merged["config"]["baselines"] = list(
+        dict.fromkeys(m for p in parts for m in p["config"]["baselines"])
+    )
+    merged["config"]["labels"] = sorted({k for p in parts for k in p["config"]["labels"]})
     merged["parts"] = [{"config": p["config"], "usage": p.get("usage", {})} for p in parts]
     for section in ("scores", "per_image", "timings"):
-        merged[section] = {m: v for p in parts for m, v in p[section].items()}
+        merged[section] = {}
+        for p in parts:
+            _merge_into(merged[section], p[section])
     usage: dict[str, float] = {}
     for p in parts:
         for k, v in p.get("usage", {}).items():

@@ -2,14 +2,24 @@
 
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from models.bench import main, parse_args
-from models.bench_data import detect_kind, draw_labeled, load_bench_data
-from models.bench_report import summarize
+import models
+from models import Checkpoint
+from models.bench import main, parse_args, run_bench
+from models.bench_data import (
+    detect_kind,
+    draw_labeled,
+    load_bench_data,
+    read_gray,
+    read_rgb,
+    to_gray,
+)
+from models.bench_report import merge_results, summarize
 
 
 def _blobs(rng: np.random.Generator, size: int = 64) -> tuple[np.ndarray, np.ndarray]:
@@ -122,3 +132,201 @@ def test_summarize_handles_a_partial_run():
     out = summarize(s, "semantic")
     assert out["best_pretext"] == {"1": {"method": "masked", "dice_gain": 0.2}}
     assert out["smallest_k_matching_scratch_at_k2"] == {"masked": 1}
+
+
+def _colour_png(path: Path, seed: int = 2) -> np.ndarray:
+    """Write a stained-looking RGBA file (opaque, channels differ); return its RGB pixels."""
+    rgb = np.random.default_rng(seed).integers(0, 256, (64, 64, 3), dtype=np.uint8)
+    Image.fromarray(np.dstack([rgb, np.full((64, 64), 255, np.uint8)]), "RGBA").save(path)
+    return rgb
+
+
+def test_load_with_three_channels_keeps_colour_and_repeats_gray(tmp_path):
+    root = _make_dsb(tmp_path / "dsb")
+    colour = _colour_png(root / "images" / "s0.png")
+    gray = np.random.default_rng(3).integers(0, 256, (64, 64), dtype=np.uint8)
+    Image.fromarray(gray, "L").save(root / "images" / "s1.png")
+    data = load_bench_data(root, channels=3)
+    for image in data.pretrain_images + data.candidate_images + data.test_images:
+        assert image.shape == (64, 64, 3) and image.dtype == np.uint8
+    by_id = dict(zip(data.candidate_ids, data.candidate_images, strict=True))
+    np.testing.assert_array_equal(by_id["s0"], colour)
+    np.testing.assert_array_equal(by_id["s1"], np.repeat(gray[..., None], 3, axis=2))
+    luminance = load_bench_data(root, channels=1)
+    assert all(image.ndim == 2 for image in luminance.candidate_images)
+    with pytest.raises(ValueError, match="channels"):
+        load_bench_data(root, channels=2)
+
+
+def test_to_gray_matches_read_gray_and_passes_2d_through(tmp_path):
+    path = tmp_path / "colour.png"
+    _colour_png(path)
+    # The baselines see exactly the luminance a channels=1 run reads from the file.
+    np.testing.assert_array_equal(to_gray(read_rgb(path)), read_gray(path))
+    gray = read_gray(path)
+    assert to_gray(gray) is gray
+
+
+def test_parse_args_carries_channels_and_fine_tuning_recipe(tmp_path):
+    args = ["--data", str(tmp_path), "--channels", "3", "--schedule", "cosine"]
+    args += ["--keep", "last", "--sampling", "image", "--val-fraction", "0"]
+    args += ["--methods", "masked", "--pretrained", str(tmp_path / "masked.pt")]
+    cfg = parse_args(args)
+    assert (cfg.channels, cfg.schedule, cfg.keep, cfg.sampling) == (3, "cosine", "last", "image")
+    assert cfg.val_fraction == 0.0 and cfg.pretrained == tmp_path / "masked.pt"
+    stored = json.loads(json.dumps(cfg.to_dict()))  # the JSON output must hold it as is
+    assert stored["channels"] == 3 and stored["schedule"] == "cosine" and stored["keep"] == "last"
+    assert stored["sampling"] == "image" and stored["val_fraction"] == 0.0
+    assert stored["pretrained"] == str(tmp_path / "masked.pt")
+    assert stored["save_pretrained"] is None
+
+
+def test_parse_args_rejects_two_channels(tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        parse_args(["--data", str(tmp_path), "--channels", "2"])
+    assert "--channels must be 1 or 3" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("flag", ["--pretrained", "--save-pretrained"])
+@pytest.mark.parametrize("methods", ["masked,rotation", "scratch"])
+def test_parse_args_rejects_a_saved_encoder_without_exactly_one_pretext(
+    tmp_path, capsys, flag, methods
+):
+    with pytest.raises(SystemExit):
+        parse_args(["--data", str(tmp_path), "--methods", methods, flag, str(tmp_path / "e.pt")])
+    assert "need exactly one pretext method" in capsys.readouterr().err
+
+
+def _spy_configs(monkeypatch: pytest.MonkeyPatch, name: str) -> list[Any]:
+    """Record the config every call of models.<name> gets (the bench imports it when it runs)."""
+    real = getattr(models, name)
+    configs: list[Any] = []
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        configs.append(args[-1])  # pretrain(images, config), train(images, masks, config)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(models, name, spy)
+    return configs
+
+
+def _tiny_args(root: Path, out: Path, labels: str, methods: str, *more: str) -> list[str]:
+    args = ["--data", str(root), "--labels", labels, "--methods", methods, "--out", str(out)]
+    args += ["--pretrain-steps", "2", "--finetune-steps", "2", "--device", "cpu"]
+    return [*args, "--jobs", "1", "--limit-test", "1", *more]
+
+
+@pytest.mark.slow
+def test_bench_with_rgb_input_and_service_recipe(tmp_path, monkeypatch):
+    pretrained, trained = _spy_configs(monkeypatch, "pretrain"), _spy_configs(monkeypatch, "train")
+    out = tmp_path / "res.json"
+    args = _tiny_args(_make_dsb(tmp_path / "data"), out, "1,2", "scratch,masked")
+    args += ["--baselines", "otsu", "--channels", "3", "--schedule", "cosine", "--keep", "last"]
+    args += ["--sampling", "image", "--val-fraction", "0"]
+    result = run_bench(parse_args(args), quiet=True)
+    assert result == json.loads(out.read_text())
+    assert result["config"]["channels"] == 3
+    for method in ("scratch", "masked", "otsu"):
+        assert set(result["scores"][method]) == {"1", "2"}
+    # The blobs are bright on dark: Otsu on the luminance of the RGB images finds them.
+    assert result["scores"]["otsu"]["1"]["dice"] > 0.9
+    assert [c.in_channels for c in pretrained] == [3]
+    assert len(trained) == 4
+    for c in trained:
+        assert (c.in_channels, c.schedule, c.keep, c.sampling) == (3, "cosine", "last", "image")
+        assert c.val_fraction == 0.0
+
+
+@pytest.mark.slow
+def test_saved_encoder_is_loaded_by_a_later_run_and_the_runs_merge(tmp_path, monkeypatch, capsys):
+    root, encoder = _make_dsb(tmp_path / "data"), tmp_path / "enc" / "masked.pt"
+    first_out, second_out, merged_out = (tmp_path / f"{n}.json" for n in ("k1", "k2", "all"))
+    args = _tiny_args(root, first_out, "1", "masked", "--baselines", "")
+    first = run_bench(parse_args([*args, "--save-pretrained", str(encoder)]), quiet=True)
+    saved = Checkpoint.load(encoder)
+    assert saved.role == "pretext" and saved.config["pretext"] == "masked"
+    assert "pretrain_s" in first["timings"]["masked"]
+
+    def no_pretraining(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError("a run given --pretrained must not pretrain")
+
+    monkeypatch.setattr(models, "pretrain", no_pretraining)
+    args = _tiny_args(root, second_out, "2", "masked", "--baselines", "")
+    second = run_bench(parse_args([*args, "--pretrained", str(encoder)]), quiet=True)
+    assert "pretrain_s" not in second["timings"]["masked"]
+    assert 0.0 <= second["scores"]["masked"]["2"]["dice"] <= 1.0
+    # The split-by-K workflow: the two runs join into one table through the CLI.
+    assert main(["--merge", str(second_out), str(first_out), "--out", str(merged_out)]) == 0
+    merged = json.loads(merged_out.read_text())
+    assert set(merged["scores"]["masked"]) == {"1", "2"}
+    assert merged["timings"]["masked"]["pretrain_s"] == first["timings"]["masked"]["pretrain_s"]
+    assert set(merged["timings"]["masked"]["finetune_s"]) == {"1", "2"}
+    assert "minutes used" in capsys.readouterr().out
+
+
+_DATASET = {"name": "isbi2012", "kind": "semantic", "num_classes": 2, "test": 2}
+
+
+def _part(k: int, labeled_ids: list[str], test_ids: tuple[str, ...] = ("7", "9")) -> dict:
+    """The parts of a `--labels k --methods masked` result that merge_results reads."""
+    timings: dict[str, Any] = {"finetune_s": {str(k): float(k)}}
+    if k == 1:
+        timings["pretrain_s"] = 30.0  # only the run that pretrained and saved the encoder
+    return {
+        "config": {"labels": [k], "methods": ["masked"], "baselines": [], "out": f"k{k}.json"},
+        "dataset": dict(_DATASET),
+        "labeled_ids": labeled_ids,
+        "test_ids": list(test_ids),
+        "scores": {"masked": {str(k): {"dice": 0.5 + k / 10, "iou": 0.4}}},
+        "per_image": {"masked": {str(k): [[0.5], [0.6]]}},
+        "timings": {"masked": timings},
+        "usage": {"wall_minutes": float(k), "process_cpu_minutes": 2.0},
+    }
+
+
+def test_merge_results_joins_runs_split_by_k(tmp_path):
+    out = tmp_path / "merged.json"
+    merged = merge_results([_part(1, ["a"]), _part(2, ["a", "b"])], out)
+    assert merged["config"]["labels"] == [1, 2] and merged["config"]["methods"] == ["masked"]
+    assert merged["labeled_ids"] == ["a", "b"]  # the longest draw, whichever part comes first
+    assert set(merged["scores"]["masked"]) == {"1", "2"}
+    assert set(merged["per_image"]["masked"]) == {"1", "2"}
+    assert merged["timings"]["masked"] == {"finetune_s": {"1": 1.0, "2": 2.0}, "pretrain_s": 30.0}
+    assert merged["usage"] == {"wall_minutes": 2.0, "process_cpu_minutes": 4.0}
+    assert json.loads(out.read_text()) == merged
+    assert "| masked | 0.600 | 0.700 |" in out.with_suffix(".md").read_text()
+
+
+def test_merge_results_rejects_runs_that_drew_other_images_or_tested_on_others(tmp_path):
+    with pytest.raises(ValueError, match="labeled_ids"):
+        merge_results([_part(1, ["b"]), _part(2, ["a", "b"])], tmp_path / "m.json")
+    with pytest.raises(ValueError, match="test_ids"):
+        merge_results([_part(1, ["a"]), _part(2, ["a", "b"], ("7", "8"))], tmp_path / "m.json")
+
+
+def test_merge_results_rejects_network_runs_with_other_settings(tmp_path):
+    other = _part(2, ["a", "b"])
+    other["config"]["finetune_steps"] = 2000
+    with pytest.raises(ValueError, match="different settings"):
+        merge_results([_part(1, ["a"]), other], tmp_path / "m.json")
+
+
+def test_parse_args_rejects_both_encoder_flags_and_a_bad_recipe_before_any_work(tmp_path, capsys):
+    enc = str(tmp_path / "e.pt")
+    with pytest.raises(SystemExit):
+        parse_args(["--data", str(tmp_path), "--methods", "masked", "--pretrained", enc,
+                    "--save-pretrained", enc])  # fmt: skip
+    assert "not both" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        parse_args(["--data", str(tmp_path), "--schedule", "linear"])
+    assert "schedule" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_a_loaded_encoder_must_be_of_the_method_it_is_scored_as(tmp_path):
+    root, encoder = _make_dsb(tmp_path / "data"), tmp_path / "masked.pt"
+    args = _tiny_args(root, tmp_path / "a.json", "1", "masked", "--baselines", "")
+    run_bench(parse_args([*args, "--save-pretrained", str(encoder)]), quiet=True)
+    args = _tiny_args(root, tmp_path / "b.json", "1", "rotation", "--baselines", "")
+    with pytest.raises(ValueError, match="holds a 'masked' encoder"):
+        run_bench(parse_args([*args, "--pretrained", str(encoder)]), quiet=True)
