@@ -1,6 +1,13 @@
 import numpy as np
 
-from backend.loop.selection import Candidate, Strategy, choose, validation_turn
+from backend.loop.selection import (
+    COVERAGE_REFERENCE,
+    Candidate,
+    Strategy,
+    choose,
+    coverage_gain,
+    validation_turn,
+)
 
 
 def _c(i: int, u: float | None, e: list[float] | None = None) -> Candidate:
@@ -22,6 +29,30 @@ def test_diverse_skips_near_duplicates_of_labeled_images() -> None:
     candidates = [_c(1, 0.9, [1.0, 0.01]), _c(2, 0.8, [0.0, 1.0])]
     assert choose(candidates, Strategy.uncertainty).image_id == 1  # type: ignore[union-attr]
     assert choose(candidates, Strategy.diverse, labeled).image_id == 2  # type: ignore[union-attr]
+
+
+def test_diverse_prefers_an_image_that_stands_for_many_over_a_lone_outlier() -> None:
+    # Three frames of one kind and one odd frame the model is slightly less sure of.
+    cluster = [_c(i, 0.5, [1.0, 0.02 * i]) for i in (1, 2, 3)]
+    outlier = _c(4, 0.6, [0.0, 1.0])
+    candidates = [*cluster, outlier]
+    assert choose(candidates, Strategy.uncertainty).image_id == 4  # type: ignore[union-attr]
+    assert choose(candidates, Strategy.diverse).image_id in {1, 2, 3}  # type: ignore[union-attr]
+    # Once one frame of the kind is labeled its look-alikes add nothing: the odd one is next.
+    labeled = np.array([[1.0, 0.02]])
+    picked = choose([cluster[1], cluster[2], outlier], Strategy.diverse, labeled)
+    assert picked is not None and picked.image_id == 4
+
+
+def test_coverage_gain_on_a_large_pool_uses_a_subsample_and_stays_bounded() -> None:
+    rng = np.random.default_rng(0)
+    pool = rng.normal(size=(COVERAGE_REFERENCE * 2 + 5, 8)).astype(np.float32)
+    pool /= np.linalg.norm(pool, axis=1, keepdims=True)
+    gain = coverage_gain(pool, pool[:3])
+    assert gain.shape == (len(pool),) and (gain >= 0).all()
+    assert gain.max() <= COVERAGE_REFERENCE
+    # A labeled image's own duplicate gains less than the average open image.
+    assert gain[0] < gain.mean()
 
 
 def test_random_is_reproducible_with_a_seed() -> None:
