@@ -95,17 +95,29 @@ class BenchConfig:
             raise ValueError("--pretrained / --save-pretrained need exactly one pretext method")
         if self.pretrained and self.save_pretrained:
             raise ValueError("give --pretrained or --save-pretrained, not both")
-        # The fine-tuning recipe is checked now, not after a 10-minute pretraining.
-        TrainConfig(
-            in_channels=self.channels,
-            schedule=self.schedule,
-            keep=self.keep,
-            sampling=self.sampling,
-            val_fraction=self.val_fraction,
-        )
         if self.channels not in (1, 3):
             raise ValueError(f"--channels must be 1 or 3, got {self.channels}")
+        self.train_config()  # the fine-tuning recipe is checked now, not after pretraining
         self.labels = sorted(set(self.labels))
+
+    def train_config(self, **data_fields: Any) -> TrainConfig:
+        """The fine-tuning config of every K; ``data_fields`` (kind, num_classes, the resolved
+        device) override the defaults."""
+        recipe: dict[str, Any] = {
+            "in_channels": self.channels,
+            "encoder": self.encoder,
+            "steps": self.finetune_steps,
+            "minutes": self.finetune_minutes,
+            "device": self.device,
+            "seed": self.seed,
+            "polarity": self.polarity,
+            "invert_probability": self.invert_probability,
+            "schedule": self.schedule,
+            "keep": self.keep,
+            "sampling": self.sampling,
+            "val_fraction": self.val_fraction,
+        }
+        return TrainConfig(**{**recipe, **data_fields})
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -297,8 +309,7 @@ def run_baselines(
     cfg: BenchConfig, data: BenchData, labeled: list[int], rec: Recorder, log
 ) -> None:
     jobs = cfg.jobs or os.cpu_count() or 1
-    if data.candidate_images and data.candidate_images[0].ndim == 3:
-        data = gray_copy(data)
+    data = gray_copy(data)  # 2-D images pass through unchanged
     if "otsu" in cfg.baselines:
         for k in cfg.labels:
             t = time.perf_counter()
@@ -379,22 +390,7 @@ def run_networks(cfg: BenchConfig, data: BenchData, labeled: list[int], rec: Rec
             model = train(
                 [data.candidate_images[i] for i in labeled[:k]],
                 [data.candidate_masks[i] for i in labeled[:k]],
-                TrainConfig(
-                    kind=data.kind,
-                    num_classes=data.num_classes,
-                    in_channels=cfg.channels,
-                    encoder=cfg.encoder,
-                    steps=cfg.finetune_steps,
-                    minutes=cfg.finetune_minutes,
-                    device=device,
-                    seed=cfg.seed,
-                    polarity=cfg.polarity,
-                    invert_probability=cfg.invert_probability,
-                    schedule=cfg.schedule,
-                    keep=cfg.keep,
-                    sampling=cfg.sampling,
-                    val_fraction=cfg.val_fraction,
-                ),
+                cfg.train_config(kind=data.kind, num_classes=data.num_classes, device=device),
                 init=init,
             )
             seconds = time.perf_counter() - t

@@ -10,6 +10,7 @@ many. The k-center distance used before (Sener & Savarese, arXiv:1708.00489) onl
 candidate itself and, like uncertainty, served the rare kinds first.
 """
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
@@ -105,7 +106,7 @@ def coverage_gain(pool: np.ndarray, labeled: np.ndarray | None) -> np.ndarray:
     pool: unit-norm embeddings of the open images, Shape: (N, D); labeled: (M, D) or None.
     Similarities are cosines clipped at 0. Returns Shape: (N,), each in [0, reference size].
     """
-    step = max(1, len(pool) // COVERAGE_REFERENCE + (len(pool) % COVERAGE_REFERENCE > 0))
+    step = max(1, math.ceil(len(pool) / COVERAGE_REFERENCE))
     reference = pool[::step]  # an even, deterministic subsample when the pool is large
     covered = np.zeros(len(reference), dtype=np.float32)
     if labeled is not None and len(labeled):
