@@ -71,6 +71,7 @@ class BenchConfig:
     keep: str = "best"
     sampling: str = "area"
     val_fraction: float = 0.2
+    transfer: str = "pretext"
     # Split runs (one process per K on a GPU machine): one process pretrains and saves the
     # encoder, the others load it instead of pretraining again. Only with a single method.
     pretrained: Path | None = None
@@ -116,6 +117,7 @@ class BenchConfig:
             "keep": self.keep,
             "sampling": self.sampling,
             "val_fraction": self.val_fraction,
+            "transfer": self.transfer,
         }
         return TrainConfig(**{**recipe, **data_fields})
 
@@ -155,6 +157,9 @@ def parse_args(argv: Sequence[str] | None = None) -> BenchConfig:
         "--val-fraction", type=float, default=0.2, help="labeled images held out for validation"
     )
     p.add_argument(
+        "--transfer", default="pretext", help="pretext | encoder (parts an SSL start loads)"
+    )
+    p.add_argument(
         "--pretrained", type=Path, default=None, help="load this encoder, skip pretraining"
     )
     p.add_argument("--save-pretrained", type=Path, default=None, help="save the pretrained encoder")
@@ -191,6 +196,7 @@ def parse_args(argv: Sequence[str] | None = None) -> BenchConfig:
             keep=a.keep,
             sampling=a.sampling,
             val_fraction=a.val_fraction,
+            transfer=a.transfer,
             pretrained=a.pretrained,
             save_pretrained=a.save_pretrained,
         )

@@ -106,6 +106,7 @@ RECIPE_KEYS = (
     "keep",
     "sampling",
     "val_fraction",
+    "transfer",
     "pretrain_steps",
     "pretrain_minutes",
     "finetune_steps",
@@ -114,8 +115,12 @@ RECIPE_KEYS = (
 )
 
 
+# Keys added after runs were written: what those runs did.
+RECIPE_DEFAULTS = {"transfer": "pretext"}
+
+
 def _recipe(config: dict[str, Any]) -> tuple[tuple[str, Any], ...]:
-    return tuple((key, config.get(key)) for key in RECIPE_KEYS)
+    return tuple((key, config.get(key, RECIPE_DEFAULTS.get(key))) for key in RECIPE_KEYS)
 
 
 def _merge_into(target: dict[str, Any], source: dict[str, Any]) -> None:

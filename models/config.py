@@ -14,6 +14,7 @@ KINDS = ("semantic", "instance")
 DEVICES = ("auto", "cpu", "cuda", "mps")
 SCHEDULES = ("constant", "cosine")
 KEEPS = ("best", "last")
+TRANSFERS = ("pretext", "encoder")
 
 
 @dataclass
@@ -115,6 +116,10 @@ class TrainConfig:
     ``"image"`` the same share for every image. The service uses ``"image"``: a scientist's
     labels are a few images of each kind, one large frame should not take most of the crops,
     and scores are averaged per image.
+
+    ``transfer`` is what an SSL start loads: ``"pretext"`` every part the pretext trained (the
+    encoder, plus the decoder for the restoration pretexts), ``"encoder"`` the encoder only,
+    with the decoder fresh.
     """
 
     kind: Literal["semantic", "instance"] = "instance"
@@ -138,6 +143,7 @@ class TrainConfig:
     schedule: str = "constant"
     keep: str = "best"
     sampling: str = "area"
+    transfer: str = "pretext"
     device: str = "auto"
     seed: int = 0
     log_every: int = 10
@@ -168,6 +174,8 @@ class TrainConfig:
             raise ValueError(f"keep must be one of {KEEPS}, got {self.keep!r}")
         if self.sampling not in WEIGHTINGS:
             raise ValueError(f"sampling must be one of {WEIGHTINGS}, got {self.sampling!r}")
+        if self.transfer not in TRANSFERS:
+            raise ValueError(f"transfer must be one of {TRANSFERS}, got {self.transfer!r}")
         if self.augmentation not in ("default", "none"):
             raise ValueError(f"augmentation must be 'default' or 'none', got {self.augmentation!r}")
         if self.epochs is None and self.steps is None and self.minutes is None:

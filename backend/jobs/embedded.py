@@ -28,6 +28,8 @@ class EmbeddedWorker:
     def start(self) -> None:
         env = settings_env(self.settings)
         env["MASKLOOP_WORKER_NAME_PREFIX"] = "embedded"
+        # The child exits when this process is gone, however it went (SIGKILL skips stop()).
+        env["MASKLOOP_WORKER_PARENT_PID"] = str(os.getpid())
         self.process = subprocess.Popen([sys.executable, "-m", "backend.jobs.worker"], env=env)
         log.info("embedded worker started (pid %s)", self.process.pid)
 

@@ -5,8 +5,10 @@ slows the API; ``maskloop worker`` starts one anywhere that reaches the database
 """
 
 import logging
+import os
 import signal
 import threading
+import time
 import traceback
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -106,6 +108,25 @@ def run_worker(
         engine.dispose()
 
 
+def watch_parent(parent_pid: int, period_s: float = 1.0) -> threading.Thread:
+    """Send this process SIGTERM once ``parent_pid`` is no longer its parent.
+
+    An embedded worker whose server was killed would otherwise live on as an orphan, holding
+    the database and claiming jobs for a service that is not there. Polling the parent id is
+    portable, unlike Linux's PR_SET_PDEATHSIG.
+    """
+
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(period_s)
+        log.warning("parent process %d is gone; stopping", parent_pid)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    thread = threading.Thread(target=watch, name="parent-watch", daemon=True)
+    thread.start()
+    return thread
+
+
 def main() -> None:
     """Entry point of the embedded worker process (``python -m backend.jobs.worker``)."""
     from backend.config import get_settings
@@ -121,8 +142,9 @@ def main() -> None:
 
     signal.signal(signal.SIGTERM, terminate)
     signal.signal(signal.SIGINT, terminate)
-    import os
-
+    parent = os.environ.get("MASKLOOP_WORKER_PARENT_PID")
+    if parent:
+        watch_parent(int(parent))
     prefix = os.environ.get("MASKLOOP_WORKER_NAME_PREFIX", "worker")
     run_worker(get_settings(), worker_name(prefix), stop)
 

@@ -48,7 +48,9 @@ def initial_network(config: TrainConfig, init: Checkpoint | None) -> tuple[Segme
         and init.config.get("kind") == config.kind
         and init.config["out_channels"] == config.out_channels
     )
-    if init.role == "pretext" and not init.config.get("transfers_decoder", False):
+    if init.role == "pretext" and (
+        config.transfer == "encoder" or not init.config.get("transfers_decoder", False)
+    ):
         parts = ("encoder.",)
     elif same_head:
         parts = ("encoder.", "decoder.", "head.")

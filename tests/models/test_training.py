@@ -110,6 +110,7 @@ def test_train_rejects_class_beyond_num_classes(nuclei: Pairs) -> None:
         ({"schedule": "step"}, "schedule must be one of"),
         ({"keep": "median"}, "keep must be one of"),
         ({"sampling": "pixels"}, "sampling must be one of"),
+        ({"transfer": "decoder"}, "transfer must be one of"),
     ],
 )
 def test_train_config_rejects_bad_hyperparameters(overrides: dict, message: str) -> None:
@@ -143,6 +144,14 @@ def test_train_from_rotation_checkpoint_keeps_fresh_decoder(nuclei: Pairs) -> No
     encoder = pretrain(nuclei[0], _pretrain_config(method="rotation", batch_size=2))
     model = train(*nuclei, _config(), init=encoder, should_stop=lambda: True)
     assert model.config["init"]["parts"] == ["encoder"]
+
+
+def test_train_transfer_encoder_leaves_the_pretext_decoder_out(nuclei: Pairs) -> None:
+    encoder = pretrain(nuclei[0], _pretrain_config(method="denoise"))
+    model = train(*nuclei, _config(transfer="encoder"), init=encoder, should_stop=lambda: True)
+    assert model.config["init"]["parts"] == ["encoder"]
+    part = "decoder.blocks.0.conv.0.weight"
+    assert not torch.equal(model.state_dict[part], encoder.state_dict[f"net.{part}"])
 
 
 def test_train_warm_start_copies_previous_model(nuclei: Pairs) -> None:

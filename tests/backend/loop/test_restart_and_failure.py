@@ -2,6 +2,8 @@
 
 import os
 import signal
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -11,6 +13,7 @@ import pytest
 
 from backend.bootstrap import prepare
 from backend.config import Settings
+from backend.jobs.embedded import settings_env
 from tests.backend.api.helpers import make_collection, put_mask
 from tests.backend.loop.conftest import WorkerProcess, wait_idle, wait_job
 from tests.backend.loop.data import label_of, upload_discs
@@ -119,3 +122,49 @@ def test_restart_keeps_checkpoints_and_cached_proposals(
     assert admin.get(f"/api/v1/models/{model['id']}/checkpoint").status_code == 200
     after = admin.get(f"/api/v1/images/{images[-1]['id']}/prediction")
     assert after.headers["x-cache"] == "hit" and after.content == before.content
+
+
+def _alive(pid: int) -> bool:
+    """Running, and not a zombie waiting for a reaper (a container's PID 1 may never reap)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError, IndexError):
+        return False
+    return state != "Z"
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
+def test_embedded_worker_exits_when_its_server_is_killed(
+    admin: httpx.Client, settings: Settings
+) -> None:
+    """SIGKILL skips the server's shutdown; the worker must notice and not live on as an orphan."""
+    # A stand-in for `maskloop serve`: starts the embedded worker as the server does, then waits.
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time\n"
+            "from backend.config import get_settings\n"
+            "from backend.jobs.embedded import EmbeddedWorker\n"
+            "worker = EmbeddedWorker(get_settings())\n"
+            "worker.start()\n"
+            "print(worker.process.pid, flush=True)\n"
+            "time.sleep(600)\n",
+        ],
+        env=settings_env(settings),
+        stdout=subprocess.PIPE,
+    )
+    assert server.stdout is not None
+    worker_pid = int(server.stdout.readline())
+    try:
+        time.sleep(1.0)
+        assert _alive(worker_pid)
+        server.kill()
+        server.wait()
+        deadline = time.monotonic() + 20
+        while _alive(worker_pid) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not _alive(worker_pid), "the embedded worker outlived its killed server"
+    finally:
+        if _alive(worker_pid):
+            os.kill(worker_pid, signal.SIGKILL)
