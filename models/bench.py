@@ -72,6 +72,7 @@ class BenchConfig:
     sampling: str = "area"
     val_fraction: float = 0.2
     transfer: str = "pretext"
+    encoder_lr_scale: float = 1.0
     # Split runs (one process per K on a GPU machine): one process pretrains and saves the
     # encoder, the others load it instead of pretraining again. Only with a single method.
     pretrained: Path | None = None
@@ -118,6 +119,7 @@ class BenchConfig:
             "sampling": self.sampling,
             "val_fraction": self.val_fraction,
             "transfer": self.transfer,
+            "encoder_lr_scale": self.encoder_lr_scale,
         }
         return TrainConfig(**{**recipe, **data_fields})
 
@@ -159,6 +161,7 @@ def parse_args(argv: Sequence[str] | None = None) -> BenchConfig:
     p.add_argument(
         "--transfer", default="pretext", help="pretext | encoder (parts an SSL start loads)"
     )
+    p.add_argument("--encoder-lr-scale", type=float, default=1.0, help="encoder lr = scale * lr")
     p.add_argument(
         "--pretrained", type=Path, default=None, help="load this encoder, skip pretraining"
     )
@@ -197,6 +200,7 @@ def parse_args(argv: Sequence[str] | None = None) -> BenchConfig:
             sampling=a.sampling,
             val_fraction=a.val_fraction,
             transfer=a.transfer,
+            encoder_lr_scale=a.encoder_lr_scale,
             pretrained=a.pretrained,
             save_pretrained=a.save_pretrained,
         )

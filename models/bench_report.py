@@ -107,6 +107,7 @@ RECIPE_KEYS = (
     "sampling",
     "val_fraction",
     "transfer",
+    "encoder_lr_scale",
     "pretrain_steps",
     "pretrain_minutes",
     "finetune_steps",
@@ -116,7 +117,7 @@ RECIPE_KEYS = (
 
 
 # Keys added after runs were written: what those runs did.
-RECIPE_DEFAULTS = {"transfer": "pretext"}
+RECIPE_DEFAULTS = {"transfer": "pretext", "encoder_lr_scale": 1.0}
 
 
 def _recipe(config: dict[str, Any]) -> tuple[tuple[str, Any], ...]:

@@ -119,7 +119,8 @@ class TrainConfig:
 
     ``transfer`` is what an SSL start loads: ``"pretext"`` every part the pretext trained (the
     encoder, plus the decoder for the restoration pretexts), ``"encoder"`` the encoder only,
-    with the decoder fresh.
+    with the decoder fresh. ``encoder_lr_scale`` multiplies the encoder's learning rate (1: the
+    whole network at ``lr``).
     """
 
     kind: Literal["semantic", "instance"] = "instance"
@@ -144,6 +145,7 @@ class TrainConfig:
     keep: str = "best"
     sampling: str = "area"
     transfer: str = "pretext"
+    encoder_lr_scale: float = 1.0
     device: str = "auto"
     seed: int = 0
     log_every: int = 10
@@ -174,6 +176,8 @@ class TrainConfig:
             raise ValueError(f"keep must be one of {KEEPS}, got {self.keep!r}")
         if self.sampling not in WEIGHTINGS:
             raise ValueError(f"sampling must be one of {WEIGHTINGS}, got {self.sampling!r}")
+        if not 0 <= self.encoder_lr_scale <= 10:
+            raise ValueError(f"encoder_lr_scale must be in [0, 10], got {self.encoder_lr_scale!r}")
         if self.transfer not in TRANSFERS:
             raise ValueError(f"transfer must be one of {TRANSFERS}, got {self.transfer!r}")
         if self.augmentation not in ("default", "none"):

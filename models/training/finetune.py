@@ -180,8 +180,18 @@ class _FineTuner:
             [torch.from_numpy(t) for t in targets], config.out_channels
         )
         self.loss_fn = CEDiceLoss(weights.to(self.device), dice_weight=config.dice_weight)
+        # The encoder may learn slower than the rest (config.encoder_lr_scale): a pretrained
+        # encoder is then adapted rather than overwritten by a few labels' gradients.
+        encoder = list(self.net.encoder.parameters())
+        encoder_ids = {id(p) for p in encoder}
+        rest = [p for p in self.net.parameters() if id(p) not in encoder_ids]
         self.optimizer = torch.optim.AdamW(
-            self.net.parameters(), lr=config.lr, weight_decay=config.weight_decay
+            [
+                {"params": encoder, "lr_scale": config.encoder_lr_scale},
+                {"params": rest, "lr_scale": 1.0},
+            ],
+            lr=config.lr,
+            weight_decay=config.weight_decay,
         )
         self.val_images = prepare_images(val_pairs[0], config.in_channels, config.polarity)
         self.val_masks = val_pairs[1]
@@ -212,7 +222,7 @@ class _FineTuner:
         if self.config.schedule == "cosine":
             lr *= cosine_factor(self.budget.fraction(self.step))
         for group in self.optimizer.param_groups:
-            group["lr"] = lr
+            group["lr"] = lr * group["lr_scale"]
         logits = self.net(place_batch(images, self.device))  # (B, K, S, S)
         loss = self.loss_fn(logits, targets.to(self.device))  # type: ignore[union-attr]
         if not torch.isfinite(loss):

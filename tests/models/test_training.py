@@ -111,6 +111,7 @@ def test_train_rejects_class_beyond_num_classes(nuclei: Pairs) -> None:
         ({"keep": "median"}, "keep must be one of"),
         ({"sampling": "pixels"}, "sampling must be one of"),
         ({"transfer": "decoder"}, "transfer must be one of"),
+        ({"encoder_lr_scale": -1.0}, "encoder_lr_scale must be in"),
     ],
 )
 def test_train_config_rejects_bad_hyperparameters(overrides: dict, message: str) -> None:
@@ -150,6 +151,15 @@ def test_train_transfer_encoder_leaves_the_pretext_decoder_out(nuclei: Pairs) ->
     encoder = pretrain(nuclei[0], _pretrain_config(method="denoise"))
     model = train(*nuclei, _config(transfer="encoder"), init=encoder, should_stop=lambda: True)
     assert model.config["init"]["parts"] == ["encoder"]
+    part = "decoder.blocks.0.conv.0.weight"
+    assert not torch.equal(model.state_dict[part], encoder.state_dict[f"net.{part}"])
+
+
+def test_train_encoder_lr_scale_zero_keeps_the_encoder(nuclei: Pairs) -> None:
+    encoder = pretrain(nuclei[0], _pretrain_config(method="denoise"))
+    model = train(*nuclei, _config(steps=3, encoder_lr_scale=0.0, weight_decay=0.0), init=encoder)
+    part = "encoder.stages.0.0.weight"
+    torch.testing.assert_close(model.state_dict[part], encoder.state_dict[f"net.{part}"])
     part = "decoder.blocks.0.conv.0.weight"
     assert not torch.equal(model.state_dict[part], encoder.state_dict[f"net.{part}"])
 
