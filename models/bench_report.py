@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import fields
 from pathlib import Path
 from typing import Any
+
+from models.config import TrainConfig
 
 PRETEXT_METHODS = ("masked", "contrastive", "rotation", "denoise", "superres")
 NETWORK_METHODS = ("scratch", *PRETEXT_METHODS)
@@ -116,8 +119,9 @@ RECIPE_KEYS = (
 )
 
 
-# Keys added after runs were written: what those runs did.
-RECIPE_DEFAULTS = {"transfer": "pretext", "encoder_lr_scale": 1.0}
+# Keys added after runs were written: those runs used the library's defaults.
+_ADDED_LATER = ("transfer", "encoder_lr_scale")
+RECIPE_DEFAULTS = {f.name: f.default for f in fields(TrainConfig) if f.name in _ADDED_LATER}
 
 
 def _recipe(config: dict[str, Any]) -> tuple[tuple[str, Any], ...]:
