@@ -3,7 +3,8 @@
     python -m models.bench --data ../shared/data/dsb2018 --labels 1,2,4,8,16
     python -m models.bench --data ../shared/data/isbi2012 --labels 1,2,4,8,16
 
-For each K the same K images (drawn once from the candidates with ``--seed``) train every method:
+For each K the same K images (drawn once from the candidates with ``--seed``, or with
+``--draw coverage`` picked to cover the default pretext's embedding space) train every method:
 a network from scratch, a network fine-tuned from each pretext (pretrained once per method on the
 unlabeled pool, never on the test split), Otsu thresholding and an ilastik-style random forest.
 All are scored on the fixed test split. A table is printed; JSON (and a Markdown copy of the
@@ -31,6 +32,7 @@ from models.baselines import OtsuBaseline, PixelClassifier
 from models.bench_data import BenchData, draw_labeled, load_bench_data, to_gray
 from models.bench_report import (
     BASELINES,
+    DEFAULT_PRETEXT,
     NETWORK_METHODS,
     merge_results,
     print_tables,
@@ -39,8 +41,12 @@ from models.bench_report import (
 )
 from models.config import TrainConfig
 from models.metrics import mean_scores, segmentation_scores
+from models.postprocess import MIN_OBJECT_CONFIDENCE, drop_unsure
+from models.selection import greedy_coverage
 
 Scorer = Callable[[int, np.ndarray], np.ndarray]  # (test index, image) -> label image
+Log = Callable[[str, int | None, dict[str, float] | None, str], None]  # method, K, scores, note
+DRAWS = ("random", "coverage")
 
 
 @dataclass
@@ -58,6 +64,10 @@ class BenchConfig:
     encoder: str = "small"
     device: str = "auto"
     seed: int = 0
+    # How the K images are chosen: "random" (with --seed) or "coverage" (greedy facility
+    # location over the default pretext's embeddings of the candidates, as the service's
+    # ``diverse`` strategy measures coverage; the pretext is pretrained first for it).
+    draw: str = "random"
     out: Path = Path("bench-results/bench.json")
     limit_test: int | None = None
     jobs: int = 0  # worker threads for the random forest; 0 = all cores
@@ -73,6 +83,9 @@ class BenchConfig:
     val_fraction: float = 0.2
     transfer: str = "pretext"
     encoder_lr_scale: float = 1.0
+    # Instance networks are scored without objects under this mean confidence, as the service
+    # proposes them; each such row also gets an "(all objects)" twin scored on every object.
+    min_object_confidence: float = MIN_OBJECT_CONFIDENCE
     # Split runs (one process per K on a GPU machine): one process pretrains and saves the
     # encoder, the others load it instead of pretraining again. Only with a single method.
     pretrained: Path | None = None
@@ -97,8 +110,14 @@ class BenchConfig:
             raise ValueError("--pretrained / --save-pretrained need exactly one pretext method")
         if self.pretrained and self.save_pretrained:
             raise ValueError("give --pretrained or --save-pretrained, not both")
+        if self.draw not in DRAWS:
+            raise ValueError(f"--draw must be one of {list(DRAWS)}, got {self.draw!r}")
         if self.channels not in (1, 3):
             raise ValueError(f"--channels must be 1 or 3, got {self.channels}")
+        if not 0.0 <= self.min_object_confidence <= 1.0:
+            raise ValueError(
+                f"--min-object-confidence must be in [0, 1], got {self.min_object_confidence}"
+            )
         self.train_config()  # the fine-tuning recipe is checked now, not after pretraining
         self.labels = sorted(set(self.labels))
 
@@ -144,6 +163,7 @@ def parse_args(argv: Sequence[str] | None = None) -> BenchConfig:
     p.add_argument("--encoder", default="small")
     p.add_argument("--device", default="auto")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--draw", default="random", help="random | coverage (how the K are chosen)")
     p.add_argument("--out", type=Path, default=None, help="JSON path (default bench-results/)")
     p.add_argument("--limit-test", type=int, default=None, help="first N test images (smoke)")
     p.add_argument("--jobs", type=int, default=0, help="CPU threads for baselines (0 = all)")
@@ -162,6 +182,12 @@ def parse_args(argv: Sequence[str] | None = None) -> BenchConfig:
         "--transfer", default="pretext", help="pretext | encoder (parts an SSL start loads)"
     )
     p.add_argument("--encoder-lr-scale", type=float, default=1.0, help="encoder lr = scale * lr")
+    p.add_argument(
+        "--min-object-confidence",
+        type=float,
+        default=MIN_OBJECT_CONFIDENCE,
+        help="instance objects under this mean confidence are left out (0 keeps all)",
+    )
     p.add_argument(
         "--pretrained", type=Path, default=None, help="load this encoder, skip pretraining"
     )
@@ -189,6 +215,7 @@ def parse_args(argv: Sequence[str] | None = None) -> BenchConfig:
             encoder=a.encoder,
             device=a.device,
             seed=a.seed,
+            draw=a.draw,
             out=out,
             limit_test=a.limit_test,
             jobs=a.jobs,
@@ -201,6 +228,7 @@ def parse_args(argv: Sequence[str] | None = None) -> BenchConfig:
             val_fraction=a.val_fraction,
             transfer=a.transfer,
             encoder_lr_scale=a.encoder_lr_scale,
+            min_object_confidence=a.min_object_confidence,
             pretrained=a.pretrained,
             save_pretrained=a.save_pretrained,
         )
@@ -212,7 +240,7 @@ def parse_args(argv: Sequence[str] | None = None) -> BenchConfig:
 class Recorder:
     """Collects scores and timings and rewrites the JSON after every method."""
 
-    def __init__(self, cfg: BenchConfig, data: BenchData, labeled_ids: list[str]) -> None:
+    def __init__(self, cfg: BenchConfig, data: BenchData) -> None:
         self.cfg = cfg
         self.kind = data.kind
         self.t0 = time.perf_counter()
@@ -221,7 +249,7 @@ class Recorder:
         self.result: dict[str, Any] = {
             "config": cfg.to_dict(),
             "dataset": data.summary(),
-            "labeled_ids": labeled_ids,
+            "labeled_ids": [],  # set once drawn
             "test_ids": data.test_ids,
             "environment": environment(cfg.device),
             "scores": {},
@@ -299,9 +327,14 @@ def git_commit() -> str | None:
 
 
 def score_all(predict: Scorer, data: BenchData) -> list[dict[str, float]]:
+    return score_labels([predict(i, im) for i, im in enumerate(data.test_images)], data)
+
+
+def score_labels(labels: list[np.ndarray], data: BenchData) -> list[dict[str, float]]:
+    """Per-image scores of predicted label images, one per test image in order."""
     return [
-        segmentation_scores(predict(i, im), gt, kind=data.kind, num_classes=data.num_classes)
-        for i, (im, gt) in enumerate(zip(data.test_images, data.test_masks, strict=True))
+        segmentation_scores(pred, gt, kind=data.kind, num_classes=data.num_classes)
+        for pred, gt in zip(labels, data.test_masks, strict=True)
     ]
 
 
@@ -316,7 +349,7 @@ def gray_copy(data: BenchData) -> BenchData:
 
 
 def run_baselines(
-    cfg: BenchConfig, data: BenchData, labeled: list[int], rec: Recorder, log
+    cfg: BenchConfig, data: BenchData, labeled: list[int], rec: Recorder, log: Log
 ) -> None:
     jobs = cfg.jobs or os.cpu_count() or 1
     data = gray_copy(data)  # 2-D images pass through unchanged
@@ -354,47 +387,85 @@ def run_baselines(
         rec.write()
 
 
-def run_networks(cfg: BenchConfig, data: BenchData, labeled: list[int], rec: Recorder, log) -> None:
-    from models import Checkpoint, PretrainConfig, predict, pretrain, train
+def pretrained_encoder(
+    cfg: BenchConfig,
+    data: BenchData,
+    method: str,
+    rec: Recorder,
+    log: Log,
+    encoders: dict[str, Any],
+) -> Any:
+    """The pretext's encoder, loaded (``--pretrained``) or pretrained on the pool once per run:
+    a coverage draw and the method's own row share it."""
+    from models import Checkpoint, PretrainConfig, pretrain
+
+    if method in encoders:
+        return encoders[method]
+    if cfg.pretrained is not None:
+        init = Checkpoint.load(cfg.pretrained)
+        if init.config.get("pretext") != method:
+            raise ValueError(
+                f"{cfg.pretrained} holds a {init.config.get('pretext')!r} encoder, "
+                f"not {method!r}: pass the encoder that --save-pretrained wrote for {method}"
+            )
+        log(method, None, None, f"loaded {cfg.pretrained} ({init.config.get('steps')} steps)")
+    else:
+        t = time.perf_counter()
+        init = pretrain(
+            data.pretrain_images,
+            PretrainConfig(
+                method=method,
+                encoder=cfg.encoder,
+                in_channels=cfg.channels,
+                steps=cfg.pretrain_steps,
+                minutes=cfg.pretrain_minutes,
+                device=rec.result["environment"]["device"],
+                seed=cfg.seed,
+                polarity=cfg.polarity,
+            ),
+        )
+        seconds = time.perf_counter() - t
+        rec.device_seconds += seconds
+        rec.time(method, "pretrain_s", seconds)
+        rec.time(method, "pretrain_steps", float(init.config.get("steps", -1)))
+        log(method, None, None, f"pretrained {init.config.get('steps')} steps in {seconds:.0f} s")
+        if cfg.save_pretrained is not None:
+            init.save(cfg.save_pretrained)
+    encoders[method] = init
+    return init
+
+
+def draw_by_coverage(
+    cfg: BenchConfig, data: BenchData, rec: Recorder, log: Log, encoders: dict[str, Any]
+) -> list[int]:
+    """The K images a coverage-minded lab would label first: greedy facility location over the
+    default pretext's embeddings of every candidate (no labels are looked at)."""
+    from models import embed
+
+    encoder = pretrained_encoder(cfg, data, DEFAULT_PRETEXT, rec, log, encoders)
+    t = time.perf_counter()
+    device = rec.result["environment"]["device"]
+    vectors = np.stack([embed(encoder, im, device=device) for im in data.candidate_images])
+    picked = greedy_coverage(vectors, max(cfg.labels))
+    rec.time("draw", "coverage_s", time.perf_counter() - t)
+    return picked
+
+
+def run_networks(
+    cfg: BenchConfig,
+    data: BenchData,
+    labeled: list[int],
+    rec: Recorder,
+    log: Log,
+    encoders: dict[str, Any],
+) -> None:
+    from models import predict, train
 
     device = rec.result["environment"]["device"]
     for method in cfg.methods:
         init = None
-        if cfg.pretrained is not None:
-            init = Checkpoint.load(cfg.pretrained)
-            if init.config.get("pretext") != method:
-                raise ValueError(
-                    f"{cfg.pretrained} holds a {init.config.get('pretext')!r} encoder, "
-                    f"not {method!r}: pass the encoder that --save-pretrained wrote for {method}"
-                )
-            log(method, None, None, f"loaded {cfg.pretrained} ({init.config.get('steps')} steps)")
-        elif method != "scratch":
-            t = time.perf_counter()
-            init = pretrain(
-                data.pretrain_images,
-                PretrainConfig(
-                    method=method,
-                    encoder=cfg.encoder,
-                    in_channels=cfg.channels,
-                    steps=cfg.pretrain_steps,
-                    minutes=cfg.pretrain_minutes,
-                    device=device,
-                    seed=cfg.seed,
-                    polarity=cfg.polarity,
-                ),
-            )
-            seconds = time.perf_counter() - t
-            rec.device_seconds += seconds
-            rec.time(method, "pretrain_s", seconds)
-            rec.time(method, "pretrain_steps", float(init.config.get("steps", -1)))
-            log(
-                method,
-                None,
-                None,
-                f"pretrained {init.config.get('steps')} steps in {seconds:.0f} s",
-            )
-            if cfg.save_pretrained is not None:
-                init.save(cfg.save_pretrained)
+        if method != "scratch":
+            init = pretrained_encoder(cfg, data, method, rec, log, encoders)
         for k in cfg.labels:
             t = time.perf_counter()
             model = train(
@@ -407,12 +478,16 @@ def run_networks(cfg: BenchConfig, data: BenchData, labeled: list[int], rec: Rec
             rec.time(method, "finetune_s", seconds, k)
             rec.time(method, "finetune_steps", float(model.config.get("steps", -1)), k)
             t = time.perf_counter()
-            mean = rec.add(
-                method,
-                k,
-                score_all(lambda _, im, m=model: predict(m, im, device=device).labels, data),
-            )
+            every = [
+                predict(model, im, device=device, min_object_confidence=0.0)
+                for im in data.test_images
+            ]
             rec.time(method, "predict_s", time.perf_counter() - t, k)
+            threshold = cfg.min_object_confidence if data.kind == "instance" else 0.0
+            kept = [drop_unsure(p.labels, p.confidence, threshold) for p in every]
+            mean = rec.add(method, k, score_labels(kept, data))
+            if threshold > 0:
+                rec.add(f"{method} (all objects)", k, score_labels([p.labels for p in every], data))
             rec.device_seconds += seconds + rec.result["timings"][method]["predict_s"][str(k)]
             log(method, k, mean, f"fine-tuned in {seconds:.0f} s")
             rec.write()
@@ -420,8 +495,7 @@ def run_networks(cfg: BenchConfig, data: BenchData, labeled: list[int], rec: Rec
 
 def run_bench(cfg: BenchConfig, *, quiet: bool = False) -> dict[str, Any]:
     data = load_bench_data(cfg.data, limit_test=cfg.limit_test, channels=cfg.channels)
-    labeled = draw_labeled(len(data.candidate_images), cfg.labels, cfg.seed)
-    rec = Recorder(cfg, data, [data.candidate_ids[i] for i in labeled])
+    rec = Recorder(cfg, data)
 
     def log(method: str, k: int | None, mean: dict[str, float] | None, note: str) -> None:
         if quiet:
@@ -436,9 +510,15 @@ def run_bench(cfg: BenchConfig, *, quiet: bool = False) -> dict[str, Any]:
     if not quiet:
         env = rec.result["environment"]
         print(f"{data.summary()}; device {env['device']}; torch {env.get('torch')}")
+    encoders: dict[str, Any] = {}
+    if cfg.draw == "coverage":
+        labeled = draw_by_coverage(cfg, data, rec, log, encoders)
+    else:
+        labeled = draw_labeled(len(data.candidate_images), cfg.labels, cfg.seed)
+    rec.result["labeled_ids"] = [data.candidate_ids[i] for i in labeled]
     run_baselines(cfg, data, labeled, rec, log)
     if cfg.methods:
-        run_networks(cfg, data, labeled, rec, log)
+        run_networks(cfg, data, labeled, rec, log, encoders)
     rec.write()
     return rec.result
 

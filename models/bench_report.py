@@ -111,6 +111,7 @@ RECIPE_KEYS = (
     "val_fraction",
     "transfer",
     "encoder_lr_scale",
+    "min_object_confidence",
     "pretrain_steps",
     "pretrain_minutes",
     "finetune_steps",
@@ -119,9 +120,13 @@ RECIPE_KEYS = (
 )
 
 
-# Keys added after runs were written: those runs used the library's defaults.
+# Keys added after runs were written: those runs used the library's defaults, and scored every
+# object.
 _ADDED_LATER = ("transfer", "encoder_lr_scale")
-RECIPE_DEFAULTS = {f.name: f.default for f in fields(TrainConfig) if f.name in _ADDED_LATER}
+RECIPE_DEFAULTS = {
+    **{f.name: f.default for f in fields(TrainConfig) if f.name in _ADDED_LATER},
+    "min_object_confidence": 0.0,
+}
 
 
 def _recipe(config: dict[str, Any]) -> tuple[tuple[str, Any], ...]:

@@ -18,6 +18,7 @@ from models.config import KINDS, PretrainConfig, Progress, TrainConfig
 from models.data import infer_in_channels
 from models.inference import predict as predict_image
 from models.io import list_images, read_image, read_label, write_label
+from models.postprocess import MIN_OBJECT_CONFIDENCE
 from models.pretext import PRETEXTS
 from models.training import pretrain as run_pretrain
 from models.training import train as run_train
@@ -225,6 +226,15 @@ def predict(
     images: ImagesOpt,
     out: Annotated[Path, typer.Option("--out", help="Directory for label images (.png).")],
     tta: Annotated[bool, typer.Option("--tta", help="Average over flips.")] = False,
+    min_object_confidence: Annotated[
+        float,
+        typer.Option(
+            "--min-object-confidence",
+            min=0.0,
+            max=1.0,
+            help="Instance models: leave out objects whose mean confidence is lower (0 keeps all).",
+        ),
+    ] = MIN_OBJECT_CONFIDENCE,
     device: DeviceOpt = "auto",
 ) -> None:
     """Write one label image per input image (same stem, .png; 16-bit above 255 labels)."""
@@ -238,7 +248,13 @@ def predict(
     out.mkdir(parents=True, exist_ok=True)
     for stem, image in tqdm(list(zip(stems, loaded, strict=True)), desc="predict", unit="img"):
         try:
-            prediction = predict_image(checkpoint, image, tta=tta, device=device)
+            prediction = predict_image(
+                checkpoint,
+                image,
+                tta=tta,
+                device=device,
+                min_object_confidence=min_object_confidence,
+            )
         except ValueError as error:
             raise _fail(f"{stem}: {error}") from error
         write_label(out / f"{stem}.png", prediction.labels)

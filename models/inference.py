@@ -16,6 +16,7 @@ from models.data import polarity_of, predict_tiled, prepare_image, tile_starts
 from models.device import resolve_device
 from models.networks import Segmenter, pad_to_multiple
 from models.postprocess import (
+    MIN_OBJECT_CONFIDENCE,
     confidence_from_probabilities,
     drop_unsure,
     instances_from_probabilities,
@@ -89,13 +90,19 @@ def predict_probabilities(
     return out.float().cpu().numpy()
 
 
-def labels_from_probabilities(probs: np.ndarray, kind: str) -> Prediction:
-    """Post-process probabilities of an ``instance`` or ``semantic`` model. Shape: (K, H, W)."""
+def labels_from_probabilities(
+    probs: np.ndarray, kind: str, min_object_confidence: float = MIN_OBJECT_CONFIDENCE
+) -> Prediction:
+    """Post-process probabilities of an ``instance`` or ``semantic`` model. Shape: (K, H, W).
+
+    Instance objects whose mean confidence is under ``min_object_confidence`` are dropped
+    (``models.postprocess.drop_unsure``); 0 keeps every object."""
+    confidence = confidence_from_probabilities(probs, kind)
     if kind == "instance":
-        labels = instances_from_probabilities(probs)
+        labels = drop_unsure(instances_from_probabilities(probs), confidence, min_object_confidence)
     else:
         labels = semantic_from_probabilities(probs)
-    return Prediction(labels=labels, confidence=confidence_from_probabilities(probs, kind))
+    return Prediction(labels=labels, confidence=confidence)
 
 
 def predict(
@@ -104,13 +111,14 @@ def predict(
     *,
     tta: bool = False,
     device: str = "auto",
-    min_object_confidence: float = 0.0,
+    min_object_confidence: float = MIN_OBJECT_CONFIDENCE,
 ) -> Prediction:
     """Label image and confidence for one image (H, W) or (H, W, C) of any size and dtype.
 
     The network is built once per checkpoint and device and reused by later calls. For instance
     models, ``min_object_confidence`` drops objects whose mean confidence is lower (see
-    ``models.postprocess.drop_unsure``); 0 keeps every object.
+    ``models.postprocess.drop_unsure``; the default is what the service proposes and what
+    fine-tuning validates on); 0 keeps every object.
     """
     if model.role != "segmenter":
         raise ValueError("predict needs a trained segmenter checkpoint, not a pretext checkpoint")
@@ -119,10 +127,7 @@ def predict(
         np.asarray(image), int(model.config["in_channels"]), polarity_of(model.config)
     )
     probs = predict_probabilities(net, prepared, tta=tta)
-    result = labels_from_probabilities(probs, str(model.config["kind"]))
-    if model.config["kind"] == "instance" and min_object_confidence > 0:
-        result.labels = drop_unsure(result.labels, result.confidence, min_object_confidence)
-    return result
+    return labels_from_probabilities(probs, str(model.config["kind"]), min_object_confidence)
 
 
 @torch.inference_mode()

@@ -2,8 +2,6 @@
 
 import numpy as np
 
-from backend.loop.proposals import MIN_OBJECT_CONFIDENCE
-
 
 def primary_metric(kind: str) -> str:
     # Scientists count objects: for instance collections, object F1 decides.
@@ -23,7 +21,8 @@ TIE = 1e-6
 def score(
     checkpoint, images: list[np.ndarray], masks: list[np.ndarray], kind: str, num_classes: int
 ) -> dict[str, float]:  # type: ignore[no-untyped-def]
-    """Mean Dice, IoU (and object F1 for instance) of a checkpoint over labeled images."""
+    """Mean Dice, IoU (and object F1 for instance) of a checkpoint over labeled images, with
+    unsure objects left out as in the proposals, so the gate judges what the scientist is shown."""
     from models import predict
     from models.metrics import mean_scores, segmentation_scores
 
@@ -31,7 +30,7 @@ def score(
         return {}
     scores = [
         segmentation_scores(
-            predict(checkpoint, image, min_object_confidence=MIN_OBJECT_CONFIDENCE).labels,
+            predict(checkpoint, image).labels,
             mask,
             kind=kind,
             num_classes=num_classes,

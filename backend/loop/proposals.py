@@ -21,10 +21,6 @@ _cache_lock = threading.Lock()
 # One prediction at a time per process: torch already uses every core, and two concurrent
 # calls would only thrash.
 _predict_lock = threading.Lock()
-# Proposed objects the model is this unsure of are left out: they are mostly false positives
-# that the scientist would have to erase (see models.postprocess.drop_unsure for the figures).
-# Promotion scores versions with the same setting, so it judges what the scientist is shown.
-MIN_OBJECT_CONFIDENCE = 0.75
 
 
 def load_checkpoint(store: BlobStore, key: str):  # type: ignore[no-untyped-def]
@@ -62,12 +58,13 @@ class Computed:
 
 def compute(store: BlobStore, model: ModelVersion, image: Image) -> Computed:
     from models import embed, predict
-    from models.postprocess import drop_unsure
+    from models.postprocess import MIN_OBJECT_CONFIDENCE, drop_unsure
 
     checkpoint = load_checkpoint(store, model.checkpoint_key)
     array = image_array(store, image)
     with _predict_lock:
-        result = predict(checkpoint, array)
+        # Every object first: the uncertainty below needs the unsure ones too.
+        result = predict(checkpoint, array, min_object_confidence=0.0)
         vector = embed(checkpoint, array)
     labels = result.labels
     if checkpoint.config["kind"] == "instance":

@@ -1,21 +1,19 @@
 """Which image to annotate next.
 
 ``uncertainty`` serves the image the active model is least sure of. ``diverse`` trades that off
-against coverage of the embedding space, so ten near-identical frames are not all served before
-a different one. Coverage is the gain of a facility-location objective: how much closer the
-candidate would bring the open images to their nearest labeled one (Wei, Iyer & Bilmes,
-"Submodularity in data subset selection and active learning", ICML 2015). A near-duplicate of a
-labeled image gains nothing; so does a lone outlier, little, next to an image that stands for
-many. The k-center distance used before (Sener & Savarese, arXiv:1708.00489) only looked at the
-candidate itself and, like uncertainty, served the rare kinds first.
+against coverage of the embedding space (``models.selection.coverage_gain``), so ten
+near-identical frames are not all served before a different one. The k-center distance used
+before (Sener & Savarese, arXiv:1708.00489) only looked at the candidate itself and, like
+uncertainty, served the rare kinds first.
 """
 
-import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
 import numpy as np
+
+from models.selection import coverage_gain, normalise
 
 
 class Strategy(StrEnum):
@@ -78,39 +76,14 @@ def validation_turn(
     return rest or valid, False
 
 
-def _normalise(x: np.ndarray) -> np.ndarray:
-    return x / np.maximum(np.linalg.norm(x, axis=-1, keepdims=True), 1e-8)
-
-
-# Open images that stand in for the rest when measuring coverage: enough for a density
-# estimate, few enough that a /next on a 10 000-image collection stays well under a second.
-COVERAGE_REFERENCE = 1024
-
-
 def _diverse(scored: list[Candidate], labeled: np.ndarray | None) -> Candidate:
     with_embedding = [c for c in scored if c.embedding is not None]
     if not with_embedding:
         return max(scored, key=lambda c: (c.uncertainty or 0.0, -c.image_id))
-    pool = _normalise(np.stack([c.embedding for c in with_embedding]).astype(np.float32))  # type: ignore[misc]
+    pool = normalise(np.stack([c.embedding for c in with_embedding]).astype(np.float32))  # type: ignore[misc]
     gain = coverage_gain(pool, labeled)
     gain = gain / max(float(gain.max()), 1e-8)
     uncertainty = np.array([c.uncertainty or 0.0 for c in with_embedding])
     uncertainty = uncertainty / max(float(uncertainty.max()), 1e-8)
     score = 0.5 * uncertainty + 0.5 * gain
     return with_embedding[int(np.argmax(score))]
-
-
-def coverage_gain(pool: np.ndarray, labeled: np.ndarray | None) -> np.ndarray:
-    """Facility-location gain of adding each pool image to the labeled set.
-
-    pool: unit-norm embeddings of the open images, Shape: (N, D); labeled: (M, D) or None.
-    Similarities are cosines clipped at 0. Returns Shape: (N,), each in [0, reference size].
-    """
-    step = max(1, math.ceil(len(pool) / COVERAGE_REFERENCE))
-    reference = pool[::step]  # an even, deterministic subsample when the pool is large
-    covered = np.zeros(len(reference), dtype=np.float32)
-    if labeled is not None and len(labeled):
-        seen = _normalise(np.asarray(labeled, dtype=np.float32))
-        covered = np.clip(reference @ seen.T, 0.0, None).max(axis=1)
-    similarity = np.clip(pool @ reference.T, 0.0, None)  # (N, R)
-    return np.clip(similarity - covered[None, :], 0.0, None).sum(axis=1)

@@ -20,6 +20,7 @@ from models.bench_data import (
     to_gray,
 )
 from models.bench_report import merge_results, summarize
+from models.postprocess import MIN_OBJECT_CONFIDENCE
 
 
 def _blobs(rng: np.random.Generator, size: int = 64) -> tuple[np.ndarray, np.ndarray]:
@@ -97,6 +98,12 @@ def test_parse_args_rejects_unknown_method(tmp_path):
         parse_args(["--data", str(tmp_path), "--methods", "scratch,jigsaw"])
 
 
+def test_parse_args_rejects_min_object_confidence_outside_unit_interval(tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        parse_args(["--data", str(tmp_path), "--min-object-confidence", "1.5"])
+    assert "--min-object-confidence must be in [0, 1]" in capsys.readouterr().err
+
+
 def test_summarize_finds_labels_saved_and_default_gap():
     s = {
         "scratch": {"1": {"dice": 0.5}, "4": {"dice": 0.8}},
@@ -117,7 +124,12 @@ def test_bench_runs_end_to_end_on_tiny_data(tmp_path, maker, capsys):
     args += ["--out", str(out), "--jobs", "1"]
     assert main(args) == 0
     result = json.loads(out.read_text())
-    assert set(result["scores"]) == {"scratch", "masked", "otsu", "rf"}
+    networks = {"scratch", "masked"}
+    if result["dataset"]["kind"] == "instance":
+        # Scored as the service proposes (unsure objects left out) and on every object.
+        assert result["config"]["min_object_confidence"] == MIN_OBJECT_CONFIDENCE
+        networks |= {f"{m} (all objects)" for m in networks}
+    assert set(result["scores"]) == networks | {"otsu", "rf"}
     assert set(result["scores"]["rf"]) == {"1", "2"}
     assert 0.0 <= result["scores"]["scratch"]["2"]["dice"] <= 1.0
     assert result["timings"]["masked"]["pretrain_s"] >= 0
@@ -125,6 +137,29 @@ def test_bench_runs_end_to_end_on_tiny_data(tmp_path, maker, capsys):
     assert result["environment"]["torch"]
     assert out.with_suffix(".md").read_text().count("| otsu |") >= 2
     assert "minutes used" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_bench_coverage_draw_pretrains_once_and_labels_distinct_candidates(tmp_path, capsys):
+    root = _make_dsb(tmp_path / "data", n_pool=6)
+    out = tmp_path / "res.json"
+    args = ["--data", str(root), "--labels", "1,3", "--methods", "masked", "--baselines", ""]
+    args += ["--pretrain-steps", "2", "--finetune-steps", "2", "--device", "cpu"]
+    args += ["--draw", "coverage", "--out", str(out)]
+    assert main(args) == 0
+    result = json.loads(out.read_text())
+    assert result["config"]["draw"] == "coverage"
+    ids = result["labeled_ids"]
+    assert len(ids) == len(set(ids)) == 3 and set(ids) <= {f"s{i}" for i in range(6)}
+    # The draw's encoder is the masked row's encoder: pretrained once.
+    assert capsys.readouterr().out.count("pretrained 2 steps") == 1
+    assert set(result["scores"]["masked"]) == {"1", "3"}
+
+
+def test_parse_args_rejects_unknown_draw(tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        parse_args(["--data", str(tmp_path), "--draw", "best"])
+    assert "--draw must be one of" in capsys.readouterr().err
 
 
 def test_summarize_handles_a_partial_run():

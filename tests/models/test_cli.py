@@ -247,3 +247,21 @@ def test_cli_explains_semantic_masks_that_are_not_class_indices(
         ],
     )
     assert result.exit_code != 0 and "class indices 0..K-1" in result.output
+
+
+def test_cli_predict_rejects_min_object_confidence_outside_unit_interval(
+    tmp_path: Path, folders: tuple[Path, Path]
+) -> None:
+    model = tmp_path / "model.pt"
+    images, masks = folders
+    train = ["train", "--images", str(images), "--masks", str(masks), "--kind", "instance"]
+    trained = runner.invoke(app, [*train, "--init", "none", "--out", str(model), *FAST_TRAIN])
+    assert trained.exit_code == 0, trained.output
+    args = ["predict", "--model", str(model), "--images", str(images)]
+    bad = runner.invoke(app, [*args, "--out", str(tmp_path / "a"), "--min-object-confidence", "2"])
+    assert bad.exit_code != 0 and "--min-object-confidence" in bad.output
+    every = runner.invoke(
+        app, [*args, "--out", str(tmp_path / "b"), "--min-object-confidence", "0"]
+    )
+    assert every.exit_code == 0, every.output
+    assert len(list((tmp_path / "b").glob("*.png"))) == 3

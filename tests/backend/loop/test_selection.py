@@ -1,13 +1,6 @@
 import numpy as np
 
-from backend.loop.selection import (
-    COVERAGE_REFERENCE,
-    Candidate,
-    Strategy,
-    choose,
-    coverage_gain,
-    validation_turn,
-)
+from backend.loop.selection import Candidate, Strategy, choose, validation_turn
 
 
 def _c(i: int, u: float | None, e: list[float] | None = None) -> Candidate:
@@ -42,17 +35,6 @@ def test_diverse_prefers_an_image_that_stands_for_many_over_a_lone_outlier() -> 
     labeled = np.array([[1.0, 0.02]])
     picked = choose([cluster[1], cluster[2], outlier], Strategy.diverse, labeled)
     assert picked is not None and picked.image_id == 4
-
-
-def test_coverage_gain_on_a_large_pool_uses_a_subsample_and_stays_bounded() -> None:
-    rng = np.random.default_rng(0)
-    pool = rng.normal(size=(COVERAGE_REFERENCE * 2 + 5, 8)).astype(np.float32)
-    pool /= np.linalg.norm(pool, axis=1, keepdims=True)
-    gain = coverage_gain(pool, pool[:3])
-    assert gain.shape == (len(pool),) and (gain >= 0).all()
-    assert gain.max() <= COVERAGE_REFERENCE
-    # A labeled image's own duplicate gains less than the average open image.
-    assert gain[0] < gain.mean()
 
 
 def test_random_is_reproducible_with_a_seed() -> None:

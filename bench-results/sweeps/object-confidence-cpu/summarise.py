@@ -1,0 +1,51 @@
+"""Per-modality figures of the runs in this folder: which kinds of image each draw labeled,
+and Dice / object F1 on the 78 fluorescence and 22 colour test images.
+
+    python bench-results/sweeps/object-confidence-cpu/summarise.py .benchdata/dsb2018
+
+Colour means the RGB channels differ (stained tissue, brightfield); grey frames are fluorescence.
+"""
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+HERE = Path(__file__).parent
+
+
+def is_colour(root: Path, stem: str) -> bool:
+    rgb = np.asarray(Image.open(root / "images" / f"{stem}.png").convert("RGB"))
+    return not (
+        np.array_equal(rgb[..., 0], rgb[..., 1]) and np.array_equal(rgb[..., 1], rgb[..., 2])
+    )
+
+
+def main(root: Path) -> None:
+    for path in sorted(HERE.glob("dsb2018*.json")):
+        run = json.loads(path.read_text())
+        ks = run["config"]["labels"]
+        drawn = [is_colour(root, s) for s in run["labeled_ids"]]
+        colour_test = np.array([is_colour(root, s) for s in run["test_ids"]])
+        print(f"\n{path.name} (draw {run['config'].get('draw', 'random')}):")
+        print(
+            "colour images among the first K labeled: "
+            + ", ".join(f"K={k}: {sum(drawn[:k])}" for k in ks)
+        )
+        print("| method | K | all: Dice / F1 | fluorescence (78) | colour (22) |")
+        print("|---|---|---|---|---|")
+        for method, by_k in run["per_image"].items():
+            for k, rows in sorted(by_k.items(), key=lambda kv: int(kv[0])):
+                a = np.asarray(rows, dtype=float)
+                cells = [a.mean(0), a[~colour_test].mean(0), a[colour_test].mean(0)]
+                print(
+                    f"| {method} | {k} | "
+                    + " | ".join(f"{d:.3f} / {f:.3f}" for d, f in cells)
+                    + " |"
+                )
+
+
+if __name__ == "__main__":
+    main(Path(sys.argv[1]))
