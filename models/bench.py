@@ -41,7 +41,7 @@ from models.bench_report import (
 )
 from models.config import TrainConfig
 from models.metrics import mean_scores, segmentation_scores
-from models.postprocess import MIN_OBJECT_CONFIDENCE, drop_unsure
+from models.postprocess import MIN_OBJECT_CONFIDENCE, leave_out_unsure
 from models.selection import greedy_coverage
 
 Scorer = Callable[[int, np.ndarray], np.ndarray]  # (test index, image) -> label image
@@ -483,10 +483,10 @@ def run_networks(
                 for im in data.test_images
             ]
             rec.time(method, "predict_s", time.perf_counter() - t, k)
-            threshold = cfg.min_object_confidence if data.kind == "instance" else 0.0
-            kept = [drop_unsure(p.labels, p.confidence, threshold) for p in every]
+            threshold = cfg.min_object_confidence
+            kept = [leave_out_unsure(p.labels, p.confidence, data.kind, threshold) for p in every]
             mean = rec.add(method, k, score_labels(kept, data))
-            if threshold > 0:
+            if data.kind == "instance" and threshold > 0:
                 rec.add(f"{method} (all objects)", k, score_labels([p.labels for p in every], data))
             rec.device_seconds += seconds + rec.result["timings"][method]["predict_s"][str(k)]
             log(method, k, mean, f"fine-tuned in {seconds:.0f} s")

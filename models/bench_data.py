@@ -26,6 +26,7 @@ __all__ = [
     "BenchData",
     "detect_kind",
     "draw_labeled",
+    "is_colour",
     "load_bench_data",
     "read_gray",
     "read_rgb",
@@ -85,6 +86,15 @@ def read_rgb(path: Path) -> np.ndarray:
         if im.mode in ("I;16", "I"):
             raise ValueError(f"{path}: 16-bit images have no RGB reading; use channels=1")
         return np.asarray(im.convert("RGB"))
+
+
+def is_colour(path: Path) -> bool:
+    """Whether the image's RGB channels differ (stained tissue, brightfield), as opposed to a
+    grey fluorescence frame stored as RGB."""
+    rgb = read_rgb(path)
+    return not (
+        np.array_equal(rgb[..., 0], rgb[..., 1]) and np.array_equal(rgb[..., 1], rgb[..., 2])
+    )
 
 
 def to_gray(image: np.ndarray) -> np.ndarray:

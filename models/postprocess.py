@@ -92,6 +92,13 @@ def drop_unsure(labels: np.ndarray, confidence: np.ndarray, min_confidence: floa
     return relabel_sequential(kept)[0].astype(np.int32)
 
 
+def leave_out_unsure(
+    labels: np.ndarray, confidence: np.ndarray, kind: str, min_confidence: float
+) -> np.ndarray:
+    """``drop_unsure`` for instance labels; semantic class maps are returned as they are."""
+    return drop_unsure(labels, confidence, min_confidence) if kind == "instance" else labels
+
+
 def semantic_from_probabilities(probs: np.ndarray) -> np.ndarray:
     """Most probable class per pixel. Shape: (K, H, W) -> (H, W) int32."""
     return probs.argmax(axis=0).astype(np.int32)

@@ -58,7 +58,7 @@ class Computed:
 
 def compute(store: BlobStore, model: ModelVersion, image: Image) -> Computed:
     from models import embed, predict
-    from models.postprocess import MIN_OBJECT_CONFIDENCE, drop_unsure
+    from models.postprocess import MIN_OBJECT_CONFIDENCE, leave_out_unsure
 
     checkpoint = load_checkpoint(store, model.checkpoint_key)
     array = image_array(store, image)
@@ -66,11 +66,9 @@ def compute(store: BlobStore, model: ModelVersion, image: Image) -> Computed:
         # Every object first: the uncertainty below needs the unsure ones too.
         result = predict(checkpoint, array, min_object_confidence=0.0)
         vector = embed(checkpoint, array)
-    labels = result.labels
-    if checkpoint.config["kind"] == "instance":
-        labels = drop_unsure(labels, result.confidence, MIN_OBJECT_CONFIDENCE)
+    kind = str(checkpoint.config["kind"])
     return Computed(
-        labels=labels,
+        labels=leave_out_unsure(result.labels, result.confidence, kind, MIN_OBJECT_CONFIDENCE),
         confidence=result.confidence,
         # Measured before unsure objects are dropped: their weak pixels are exactly what makes
         # an image worth a scientist's time next.

@@ -14,6 +14,7 @@ from models.bench import main, parse_args, run_bench
 from models.bench_data import (
     detect_kind,
     draw_labeled,
+    is_colour,
     load_bench_data,
     read_gray,
     read_rgb,
@@ -365,3 +366,13 @@ def test_a_loaded_encoder_must_be_of_the_method_it_is_scored_as(tmp_path):
     args = _tiny_args(root, tmp_path / "b.json", "1", "rotation", "--baselines", "")
     with pytest.raises(ValueError, match="holds a 'masked' encoder"):
         run_bench(parse_args([*args, "--pretrained", str(encoder)]), quiet=True)
+
+
+def test_is_colour_tells_stained_rgb_from_grey_stored_as_rgb(tmp_path):
+    grey = np.dstack([np.arange(16, dtype=np.uint8).reshape(4, 4)] * 3)
+    stained = grey.copy()
+    stained[..., 2] = 200
+    Image.fromarray(grey).save(tmp_path / "grey.png")
+    Image.fromarray(stained).save(tmp_path / "stained.png")
+    assert not is_colour(tmp_path / "grey.png")
+    assert is_colour(tmp_path / "stained.png")

@@ -13,6 +13,7 @@ from models.postprocess import (
     drop_unsure,
     instance_targets,
     instances_from_probabilities,
+    leave_out_unsure,
 )
 
 
@@ -65,3 +66,10 @@ def test_drop_unsure_removes_weak_objects_and_renumbers() -> None:
 def test_drop_unsure_rejects_threshold_outside_unit_interval() -> None:
     with pytest.raises(ValueError, match="min_confidence must be in"):
         drop_unsure(np.zeros((2, 2), np.int32), np.zeros((2, 2), np.float32), 1.5)
+
+
+def test_leave_out_unsure_passes_semantic_class_maps_through() -> None:
+    classes = np.array([[0, 1], [1, 2]], np.int32)
+    low = np.zeros((2, 2), np.float32)
+    assert leave_out_unsure(classes, low, "semantic", 0.75) is classes
+    assert leave_out_unsure(classes, low, "instance", 0.75).max() == 0

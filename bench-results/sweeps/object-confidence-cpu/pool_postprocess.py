@@ -14,7 +14,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image
 from scipy import ndimage as ndi
 from skimage.measure import regionprops
 from skimage.morphology import h_maxima
@@ -22,7 +21,7 @@ from skimage.segmentation import watershed
 
 from models import PretrainConfig, pretrain, train
 from models.bench import BenchConfig
-from models.bench_data import draw_labeled, load_bench_data
+from models.bench_data import draw_labeled, is_colour, load_bench_data
 from models.data import polarity_of, prepare_image
 from models.inference import predict_probabilities
 from models.metrics import segmentation_scores
@@ -33,13 +32,6 @@ from models.postprocess import (
 )
 
 Variant = Callable[[np.ndarray, np.ndarray], np.ndarray]  # probabilities, confidence -> labels
-
-
-def is_colour(root: Path, stem: str) -> bool:
-    rgb = np.asarray(Image.open(root / "images" / f"{stem}.png").convert("RGB"))
-    return not (
-        np.array_equal(rgb[..., 0], rgb[..., 1]) and np.array_equal(rgb[..., 1], rgb[..., 2])
-    )
 
 
 def _finish(labels: np.ndarray, foreground: np.ndarray) -> np.ndarray:
@@ -96,7 +88,7 @@ def main(root: Path, count: int = 150) -> None:
     drawn = draw_labeled(len(data.candidate_images), [16], 0)
     rng = np.random.default_rng(123)
     held = [i for i in rng.permutation(len(data.candidate_images)) if i not in drawn][:count]
-    colour = np.array([is_colour(root, data.candidate_ids[i]) for i in held])
+    colour = np.array([is_colour(root / "images" / f"{data.candidate_ids[i]}.png") for i in held])
     cfg = BenchConfig(data=root, labels=[16], finetune_steps=750, finetune_minutes=None)
     recipe = cfg.train_config(kind="instance", num_classes=2, device="cpu")
 

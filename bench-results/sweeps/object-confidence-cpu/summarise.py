@@ -11,24 +11,18 @@ import sys
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
+
+from models.bench_data import is_colour
 
 HERE = Path(__file__).parent
-
-
-def is_colour(root: Path, stem: str) -> bool:
-    rgb = np.asarray(Image.open(root / "images" / f"{stem}.png").convert("RGB"))
-    return not (
-        np.array_equal(rgb[..., 0], rgb[..., 1]) and np.array_equal(rgb[..., 1], rgb[..., 2])
-    )
 
 
 def main(root: Path) -> None:
     for path in sorted(HERE.glob("dsb2018*.json")):
         run = json.loads(path.read_text())
         ks = run["config"]["labels"]
-        drawn = [is_colour(root, s) for s in run["labeled_ids"]]
-        colour_test = np.array([is_colour(root, s) for s in run["test_ids"]])
+        drawn = [is_colour(root / "images" / f"{s}.png") for s in run["labeled_ids"]]
+        colour_test = np.array([is_colour(root / "images" / f"{s}.png") for s in run["test_ids"]])
         print(f"\n{path.name} (draw {run['config'].get('draw', 'random')}):")
         print(
             "colour images among the first K labeled: "
