@@ -473,6 +473,9 @@ def run_networks(
                 [data.candidate_masks[i] for i in labeled[:k]],
                 cfg.train_config(kind=data.kind, num_classes=data.num_classes, device=device),
                 init=init,
+                # The pool, as the service passes the collection's unlabeled images: a semantic
+                # model fits its class offsets there (TrainConfig.calibration).
+                unlabeled=data.pretrain_images,
             )
             seconds = time.perf_counter() - t
             rec.time(method, "finetune_s", seconds, k)
@@ -488,6 +491,12 @@ def run_networks(
             mean = rec.add(method, k, score_labels(kept, data))
             if data.kind == "instance" and threshold > 0:
                 rec.add(f"{method} (all objects)", k, score_labels([p.labels for p in every], data))
+            if model.config.get("calibration"):
+                raw = [
+                    predict(model, im, device=device, calibrated=False).labels
+                    for im in data.test_images
+                ]
+                rec.add(f"{method} (uncalibrated)", k, score_labels(raw, data))
             rec.device_seconds += seconds + rec.result["timings"][method]["predict_s"][str(k)]
             log(method, k, mean, f"fine-tuned in {seconds:.0f} s")
             rec.write()

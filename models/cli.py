@@ -172,6 +172,14 @@ def train(
     crop_size: CropOpt = 128,
     device: DeviceOpt = "auto",
     seed: Annotated[int, typer.Option("--seed")] = 0,
+    unlabeled: Annotated[
+        Path | None,
+        typer.Option(
+            "--unlabeled",
+            help="Semantic: unlabeled images of the same kind; the model matches the labeled "
+            "class shares on them (prior matching). Never a test set.",
+        ),
+    ] = None,
 ) -> None:
     """Fine-tune a segmenter on images and their label images."""
     if kind not in KINDS:
@@ -180,6 +188,7 @@ def train(
     start = _load_init(init)
     stems, loaded = _load_images(images)
     label_images = _load_masks(masks, stems, loaded)
+    pool = _load_images(unlabeled)[1] if unlabeled is not None else None
     if start is not None:
         in_channels, encoder = int(start.config["in_channels"]), str(start.config["encoder"])
     else:
@@ -202,7 +211,9 @@ def train(
         )
         bar, update = _progress_bar(f"train {kind}", None)
         with bar:
-            checkpoint = run_train(loaded, label_images, config, init=start, on_progress=update)
+            checkpoint = run_train(
+                loaded, label_images, config, init=start, unlabeled=pool, on_progress=update
+            )
     except ValueError as error:
         raise _fail(str(error)) from error
     checkpoint.save(out)

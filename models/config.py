@@ -15,6 +15,7 @@ DEVICES = ("auto", "cpu", "cuda", "mps")
 SCHEDULES = ("constant", "cosine")
 KEEPS = ("best", "last")
 TRANSFERS = ("pretext", "encoder")
+CALIBRATIONS = ("prior", "none")
 
 
 @dataclass
@@ -121,6 +122,12 @@ class TrainConfig:
     encoder, plus the decoder for the restoration pretexts), ``"encoder"`` the encoder only,
     with the decoder fresh. ``encoder_lr_scale`` multiplies the encoder's learning rate (1: the
     whole network at ``lr``).
+
+    ``calibration="prior"`` fits, for ``semantic`` models trained with unlabeled images at
+    hand (``train(..., unlabeled=...)``), one logit offset per class so that the network gives
+    the unlabeled images the class shares of the training masks (``models.calibration``);
+    inference applies them. ``"none"``, instance models and a call without unlabeled images
+    keep the raw argmax.
     """
 
     kind: Literal["semantic", "instance"] = "instance"
@@ -146,6 +153,7 @@ class TrainConfig:
     sampling: str = "area"
     transfer: str = "pretext"
     encoder_lr_scale: float = 1.0
+    calibration: str = "prior"
     device: str = "auto"
     seed: int = 0
     log_every: int = 10
@@ -180,6 +188,8 @@ class TrainConfig:
             raise ValueError(f"encoder_lr_scale must be in [0, 10], got {self.encoder_lr_scale!r}")
         if self.transfer not in TRANSFERS:
             raise ValueError(f"transfer must be one of {TRANSFERS}, got {self.transfer!r}")
+        if self.calibration not in CALIBRATIONS:
+            raise ValueError(f"calibration must be one of {CALIBRATIONS}, got {self.calibration!r}")
         if self.augmentation not in ("default", "none"):
             raise ValueError(f"augmentation must be 'default' or 'none', got {self.augmentation!r}")
         if self.epochs is None and self.steps is None and self.minutes is None:

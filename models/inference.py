@@ -11,6 +11,7 @@ import torch
 from torch import nn
 from torch.nn.utils.fusion import fuse_conv_bn_eval
 
+from models.calibration import apply_offsets
 from models.checkpoint import Checkpoint
 from models.data import polarity_of, predict_tiled, prepare_image, tile_starts
 from models.device import resolve_device
@@ -112,13 +113,16 @@ def predict(
     tta: bool = False,
     device: str = "auto",
     min_object_confidence: float = MIN_OBJECT_CONFIDENCE,
+    calibrated: bool = True,
 ) -> Prediction:
     """Label image and confidence for one image (H, W) or (H, W, C) of any size and dtype.
 
     The network is built once per checkpoint and device and reused by later calls. For instance
     models, ``min_object_confidence`` drops objects whose mean confidence is lower (see
     ``models.postprocess.drop_unsure``; the default is what the service proposes and what
-    fine-tuning validates on); 0 keeps every object.
+    fine-tuning validates on); 0 keeps every object. A semantic model's class offsets
+    (``checkpoint.config["calibration"]``, see ``models.calibration``) are applied unless
+    ``calibrated`` is False.
     """
     if model.role != "segmenter":
         raise ValueError("predict needs a trained segmenter checkpoint, not a pretext checkpoint")
@@ -127,6 +131,9 @@ def predict(
         np.asarray(image), int(model.config["in_channels"]), polarity_of(model.config)
     )
     probs = predict_probabilities(net, prepared, tta=tta)
+    calibration = model.config.get("calibration")
+    if calibrated and calibration:
+        probs = apply_offsets(probs, calibration["offsets"])
     return labels_from_probabilities(probs, str(model.config["kind"]), min_object_confidence)
 
 

@@ -58,6 +58,26 @@ def latest_annotations(db: Session, collection_id: int) -> list[Labeled]:
     return [Labeled(image, annotation) for image, annotation in rows]
 
 
+def unlabeled_sample(db: Session, collection_id: int, limit: int) -> list[Image]:
+    """Up to ``limit`` images without any annotation, evenly spread over the upload order;
+    held-out images never (they are a test split)."""
+    labeled = select(Annotation.image_id)
+    ids = db.scalars(
+        select(Image.id)
+        .where(
+            Image.collection_id == collection_id,
+            Image.holdout.is_(False),
+            Image.id.not_in(labeled),
+        )
+        .order_by(Image.id)
+    ).all()
+    if len(ids) > limit:
+        ids = [ids[int(i)] for i in np.linspace(0, len(ids) - 1, limit).round()]
+    if not ids:
+        return []
+    return list(db.scalars(select(Image).where(Image.id.in_(ids)).order_by(Image.id)))
+
+
 # The share of labeled images that validate; which ones is fixed per image by a stable hash.
 VALIDATION_SHARE = 0.2
 

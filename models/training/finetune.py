@@ -15,6 +15,7 @@ from models.losses import CEDiceLoss, class_weights_from_targets
 from models.networks import Segmenter, build_segmenter
 from models.postprocess import instance_targets
 from models.training.budget import Budget, ProgressCallback, StopCallback, resolve_device
+from models.training.calibrate import prior_offsets
 from models.training.common import (
     cosine_factor,
     fingerprint,
@@ -80,6 +81,7 @@ def train(
     init: Checkpoint | None = None,
     val_images: Sequence[np.ndarray] | None = None,
     val_masks: Sequence[np.ndarray] | None = None,
+    unlabeled: Sequence[np.ndarray] | None = None,
     on_progress: ProgressCallback | None = None,
     should_stop: StopCallback | None = None,
 ) -> Checkpoint:
@@ -88,7 +90,9 @@ def train(
     images: (H, W) or (H, W, C); masks: (H, W) integer label images (class indices for
     ``semantic``, object ids for ``instance``; 0 is background). Validation metrics of the
     best epoch go to ``checkpoint.config["metrics"]``. Without ``val_images`` a fraction of
-    the images is held out (see ``split_validation``).
+    the images is held out (see ``split_validation``). ``unlabeled`` images of the same
+    collection (never a test split) let a ``semantic`` model fit its class offsets
+    (``TrainConfig.calibration``); the metrics are then those of the calibrated model.
     """
     check_pairs(images, masks, config, "training")
     rng = seed_everything(config.seed)
@@ -105,6 +109,19 @@ def train(
         on_progress,
     )
     tuner.run()
+    calibration = None
+    wanted = config.kind == "semantic" and config.calibration == "prior"
+    if wanted and unlabeled and not tuner.budget.cancelled:
+        tuner.net.load_state_dict(tuner.best_state)
+        train_masks = [masks[i] for i in train_idx]
+        calibration = prior_offsets(tuner.net, unlabeled, train_masks, config)
+        if tuner.val_images:
+            tuner.best_metrics = {
+                **tuner.best_metrics,
+                **evaluate(
+                    tuner.net, tuner.val_images, tuner.val_masks, config, calibration["offsets"]
+                ),
+            }
     config_dict = {
         "role": "segmenter",
         "architecture": "unet",
@@ -122,6 +139,7 @@ def train(
         "num_val_images": len(val_pairs[0]),
         "validation": source,
         "metrics": tuner.best_metrics,
+        "calibration": calibration,
         "steps": tuner.step,
         "elapsed_s": tuner.budget.elapsed_s,
         "stopped_early": tuner.stopped_early,

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
+from models.calibration import apply_offsets
 from models.config import TrainConfig
 from models.inference import labels_from_probabilities, predict_probabilities
 from models.metrics import mean_scores, segmentation_scores
@@ -67,14 +68,18 @@ def evaluate(
     images: Sequence[np.ndarray],
     masks: Sequence[np.ndarray],
     config: TrainConfig,
+    offsets: Sequence[float] | None = None,
 ) -> dict[str, float]:
-    """Mean scores of ``net`` over prepared images (C, H, W) and their label images (H, W)."""
+    """Mean scores of ``net`` over prepared images (C, H, W) and their label images (H, W),
+    with a semantic model's class ``offsets`` applied when given (``models.calibration``)."""
     was_training = net.training
     net.eval()
     scores = []
     with torch.inference_mode():
         for image, mask in zip(images, masks, strict=True):
             probs = predict_probabilities(net, image)
+            if offsets is not None:
+                probs = apply_offsets(probs, offsets)
             labels = labels_from_probabilities(probs, config.kind).labels
             scores.append(
                 segmentation_scores(labels, mask, kind=config.kind, num_classes=config.num_classes)

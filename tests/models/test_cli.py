@@ -265,3 +265,24 @@ def test_cli_predict_rejects_min_object_confidence_outside_unit_interval(
     )
     assert every.exit_code == 0, every.output
     assert len(list((tmp_path / "b").glob("*.png"))) == 3
+
+
+def test_cli_train_semantic_matches_class_shares_on_unlabeled_images(
+    tmp_path: Path, folders: tuple[Path, Path]
+) -> None:
+    images, masks = folders
+    for path in masks.iterdir():
+        write_label(path, (read_label(path) > 0).astype(np.uint8))
+    model = tmp_path / "m.pt"
+    args = ["train", "--images", str(images), "--masks", str(masks), "--kind", "semantic"]
+    missing = runner.invoke(
+        app, [*args, "--out", str(model), "--unlabeled", str(tmp_path / "nope"), *FAST_TRAIN]
+    )
+    assert missing.exit_code != 0 and "nope" in missing.output
+    result = runner.invoke(
+        app, [*args, "--out", str(model), "--unlabeled", str(images), *FAST_TRAIN]
+    )
+    assert result.exit_code == 0, result.output
+    from models import Checkpoint
+
+    assert Checkpoint.load(model).config["calibration"]["images"] == 3

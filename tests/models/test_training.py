@@ -112,6 +112,7 @@ def test_train_rejects_class_beyond_num_classes(nuclei: Pairs) -> None:
         ({"sampling": "pixels"}, "sampling must be one of"),
         ({"transfer": "decoder"}, "transfer must be one of"),
         ({"encoder_lr_scale": -1.0}, "encoder_lr_scale must be in"),
+        ({"calibration": "platt"}, "calibration must be one of"),
     ],
 )
 def test_train_config_rejects_bad_hyperparameters(overrides: dict, message: str) -> None:

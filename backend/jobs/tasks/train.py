@@ -15,11 +15,15 @@ from backend.loop.data import (
     latest_annotations,
     mask_array,
     split_validation,
+    unlabeled_sample,
 )
 from backend.loop.promotion import decide, score
 from backend.loop.proposals import load_checkpoint
-from backend.orm import Collection, Encoder, Job, ModelStatus, ModelVersion
+from backend.orm import Collection, Encoder, Image, Job, ModelStatus, ModelVersion
 from backend.orm._types import utcnow
+
+# The learning core looks at no more than this many (models.training.calibrate.MAX_IMAGES).
+CALIBRATION_IMAGES = 16
 
 
 @dataclass
@@ -34,6 +38,7 @@ class Plan:
     active_id: int | None
     active_key: str | None
     params: dict
+    unlabeled: list[Image]
 
 
 def resolve_init(
@@ -90,6 +95,12 @@ def _plan(ctx: JobContext, job_id: int) -> Plan:
         train, val = split_validation(labeled, collection.id)
         init, key, parent, encoder = resolve_init(db, collection.id, job.params.get("init"))
         active = active_model(db, collection.id)
+        # Semantic models fit their class offsets on unlabeled images (TrainConfig.calibration).
+        unlabeled = (
+            unlabeled_sample(db, collection.id, CALIBRATION_IMAGES)
+            if collection.kind == "semantic"
+            else []
+        )
         db.expunge_all()
         return Plan(
             collection,
@@ -102,6 +113,7 @@ def _plan(ctx: JobContext, job_id: int) -> Plan:
             active.id if active else None,
             active.checkpoint_key if active else None,
             dict(job.params),
+            unlabeled,
         )
 
 
@@ -122,6 +134,9 @@ def run(ctx: JobContext, job_id: int) -> str:
     train_images, train_masks = _arrays(ctx, plan.train)
     val_images, val_masks = _arrays(ctx, plan.val)
     init = load_checkpoint(ctx.store, plan.init_key) if plan.init_key else None
+    unlabeled = [image_array(ctx.store, image) for image in plan.unlabeled]
+    if unlabeled:
+        ctx.reporter.log(f"class shares will be matched on {len(unlabeled)} unlabeled images")
     params = plan.params
     config = TrainConfig(
         kind=collection.kind,  # type: ignore[arg-type]
@@ -155,6 +170,7 @@ def run(ctx: JobContext, job_id: int) -> str:
         init=init,
         val_images=val_images or None,
         val_masks=val_masks or None,
+        unlabeled=unlabeled or None,
         on_progress=ctx.progress_callback(scale=1.0 - scoring_share),
         should_stop=ctx.reporter.should_stop,
     )

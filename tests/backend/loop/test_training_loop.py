@@ -4,6 +4,7 @@ import io
 import json
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import httpx
 import numpy as np
@@ -11,9 +12,9 @@ import pytest
 
 from backend.loop.data import in_validation_bucket
 from tests.backend.api.helpers import make_collection, put_mask
-from tests.backend.factories import decode_png
+from tests.backend.factories import decode_png, png_bytes
 from tests.backend.loop.conftest import WorkerProcess, wait_idle, wait_job
-from tests.backend.loop.data import label_of, upload_discs
+from tests.backend.loop.data import discs, label_of, upload_discs
 
 pytestmark = pytest.mark.slow
 FAST = {"steps": 12}
@@ -269,3 +270,36 @@ def test_a_model_cannot_serve_or_be_activated_for_another_collection(
     assert r.status_code == 422 and "not a model version of collection" in r.json()["detail"]
     job = admin.get(f"/api/v1/jobs/{model['job_id']}").json()
     assert job["created_by"] == "admin"
+
+
+def test_semantic_training_matches_class_shares_on_unlabeled_images_only(
+    admin: httpx.Client, start_worker: Callable[..., WorkerProcess], tmp_path: Path
+) -> None:
+    collection = make_collection(admin, "discs (semantic)", kind="semantic")
+    admin.patch(
+        f"/api/v1/collections/{collection['id']}/settings",
+        json={"retrain_every": 0, "auto_pretrain_min_images": 0},
+    )
+    images = upload_discs(admin, collection["id"], range(7))
+    for image in images[:4]:
+        seed = int(image["filename"][1:].split(".")[0])
+        semantic = (discs(seed)[1] > 0).astype(np.uint8)
+        assert put_mask(admin, image["id"], png_bytes(semantic)).status_code == 200
+    held_out = admin.patch(f"/api/v1/images/{images[-1]['id']}", json={"holdout": True})
+    assert held_out.status_code == 200, held_out.text
+    start_worker()
+    job = admin.post(
+        f"/api/v1/collections/{collection['id']}/jobs", json={"kind": "train", "params": FAST}
+    ).json()
+    finished = wait_job(admin, job["id"])
+    assert finished["status"] == "succeeded", finished
+    # Two unlabeled images: the labeled four and the held-out (test) one are not looked at.
+    assert "matched on 2 unlabeled images" in finished["log_tail"]
+    model = admin.get(f"/api/v1/collections/{collection['id']}/models").json()["data"][0]
+    path = tmp_path / "model.pt"
+    path.write_bytes(admin.get(f"/api/v1/models/{model['id']}/checkpoint").content)
+    from models import Checkpoint
+
+    calibration = Checkpoint.load(path).config["calibration"]
+    assert calibration["method"] == "prior" and calibration["images"] == 2
+    assert len(calibration["offsets"]) == 2 and 0 < calibration["shares"][1] < 1
