@@ -459,7 +459,8 @@ def run_networks(
     log: Log,
     encoders: dict[str, Any],
 ) -> None:
-    from models import predict, train
+    from models import train
+    from models.inference import calibrate, labels_from_probabilities, raw_probabilities
 
     device = rec.result["environment"]["device"]
     for method in cfg.methods:
@@ -481,21 +482,21 @@ def run_networks(
             rec.time(method, "finetune_s", seconds, k)
             rec.time(method, "finetune_steps", float(model.config.get("steps", -1)), k)
             t = time.perf_counter()
-            every = [
-                predict(model, im, device=device, min_object_confidence=0.0)
-                for im in data.test_images
-            ]
+            # One network pass per image gives both the served labels and, for a semantic
+            # model with class offsets, the raw argmax of its "(uncalibrated)" twin row.
+            every, raw = [], []
+            for im in data.test_images:
+                probs = raw_probabilities(model, im, device=device)
+                every.append(labels_from_probabilities(calibrate(model, probs), data.kind, 0.0))
+                if model.config.get("calibration"):
+                    raw.append(labels_from_probabilities(probs, data.kind, 0.0).labels)
             rec.time(method, "predict_s", time.perf_counter() - t, k)
             threshold = cfg.min_object_confidence
             kept = [leave_out_unsure(p.labels, p.confidence, data.kind, threshold) for p in every]
             mean = rec.add(method, k, score_labels(kept, data))
             if data.kind == "instance" and threshold > 0:
                 rec.add(f"{method} (all objects)", k, score_labels([p.labels for p in every], data))
-            if model.config.get("calibration"):
-                raw = [
-                    predict(model, im, device=device, calibrated=False).labels
-                    for im in data.test_images
-                ]
+            if raw:
                 rec.add(f"{method} (uncalibrated)", k, score_labels(raw, data))
             rec.device_seconds += seconds + rec.result["timings"][method]["predict_s"][str(k)]
             log(method, k, mean, f"fine-tuned in {seconds:.0f} s")

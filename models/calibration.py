@@ -28,6 +28,14 @@ ROUNDS = 10
 MAX_OFFSET = 4.0
 
 
+def evenly_spaced(count: int, limit: int) -> list[int]:
+    """Up to ``limit`` distinct indices into ``count`` items, spread evenly, first and last
+    included: which of a collection's unlabeled images the offsets are fitted on."""
+    if count <= limit:
+        return list(range(count))
+    return sorted({int(i) for i in np.linspace(0, count - 1, limit).round()})
+
+
 def class_shares(masks: Sequence[np.ndarray], num_classes: int) -> np.ndarray:
     """Share of labeled pixels per class, over all masks together. Shape: (num_classes,)."""
     counts = np.zeros(num_classes, dtype=np.float64)

@@ -124,17 +124,31 @@ def predict(
     (``checkpoint.config["calibration"]``, see ``models.calibration``) are applied unless
     ``calibrated`` is False.
     """
+    probs = raw_probabilities(model, image, tta=tta, device=device)
+    if calibrated:
+        probs = calibrate(model, probs)
+    return labels_from_probabilities(probs, str(model.config["kind"]), min_object_confidence)
+
+
+def raw_probabilities(
+    model: Checkpoint, image: np.ndarray, *, tta: bool = False, device: str = "auto"
+) -> np.ndarray:
+    """The segmenter's softmax for one image, before any class offsets. Shape: (H, W[, C]) ->
+    (K, H, W) float32."""
     if model.role != "segmenter":
         raise ValueError("predict needs a trained segmenter checkpoint, not a pretext checkpoint")
     net = model.module(resolve_device(device))
     prepared = prepare_image(
         np.asarray(image), int(model.config["in_channels"]), polarity_of(model.config)
     )
-    probs = predict_probabilities(net, prepared, tta=tta)
+    return predict_probabilities(net, prepared, tta=tta)
+
+
+def calibrate(model: Checkpoint, probs: np.ndarray) -> np.ndarray:
+    """``probs`` with the checkpoint's class offsets applied; unchanged for a model without
+    them (instance models, ``calibration="none"``). Shape: (K, H, W) -> (K, H, W)."""
     calibration = model.config.get("calibration")
-    if calibrated and calibration:
-        probs = apply_offsets(probs, calibration["offsets"])
-    return labels_from_probabilities(probs, str(model.config["kind"]), min_object_confidence)
+    return apply_offsets(probs, calibration["offsets"]) if calibration else probs
 
 
 @torch.inference_mode()

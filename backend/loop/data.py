@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from backend.imaging import decode_image
 from backend.orm import Annotation, Image
 from backend.storage import BlobStore
+from models.calibration import evenly_spaced
 
 # Stored images passed the upload limit already; this only guards against a corrupt store.
 _NO_LIMIT = 1 << 40
@@ -71,8 +72,7 @@ def unlabeled_sample(db: Session, collection_id: int, limit: int) -> list[Image]
         )
         .order_by(Image.id)
     ).all()
-    if len(ids) > limit:
-        ids = [ids[int(i)] for i in np.linspace(0, len(ids) - 1, limit).round()]
+    ids = [ids[i] for i in evenly_spaced(len(ids), limit)]
     if not ids:
         return []
     return list(db.scalars(select(Image).where(Image.id.in_(ids)).order_by(Image.id)))

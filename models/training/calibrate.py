@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-from models.calibration import class_shares, fit_offsets, sample_log_probs
+from models.calibration import class_shares, evenly_spaced, fit_offsets, sample_log_probs
 from models.config import TrainConfig
 from models.inference import predict_probabilities
 from models.networks import Segmenter
@@ -27,8 +27,7 @@ def prior_offsets(
     """The calibration record a checkpoint keeps: per-class offsets fitted so that the network's
     argmax on (up to MAX_IMAGES evenly spaced) unlabeled images gives each class the share of
     pixels it has in the training masks."""
-    spaced = np.linspace(0, len(unlabeled) - 1, MAX_IMAGES).round().astype(int)
-    picked = [unlabeled[i] for i in sorted(set(spaced.tolist()))]
+    picked = [unlabeled[i] for i in evenly_spaced(len(unlabeled), MAX_IMAGES)]
     shares = class_shares(masks, config.num_classes)
     rng = np.random.default_rng(config.seed)
     was_training = net.training

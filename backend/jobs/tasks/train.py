@@ -21,9 +21,7 @@ from backend.loop.promotion import decide, score
 from backend.loop.proposals import load_checkpoint
 from backend.orm import Collection, Encoder, Image, Job, ModelStatus, ModelVersion
 from backend.orm._types import utcnow
-
-# The learning core looks at no more than this many (models.training.calibrate.MAX_IMAGES).
-CALIBRATION_IMAGES = 16
+from models.training.calibrate import MAX_IMAGES
 
 
 @dataclass
@@ -97,9 +95,7 @@ def _plan(ctx: JobContext, job_id: int) -> Plan:
         active = active_model(db, collection.id)
         # Semantic models fit their class offsets on unlabeled images (TrainConfig.calibration).
         unlabeled = (
-            unlabeled_sample(db, collection.id, CALIBRATION_IMAGES)
-            if collection.kind == "semantic"
-            else []
+            unlabeled_sample(db, collection.id, MAX_IMAGES) if collection.kind == "semantic" else []
         )
         db.expunge_all()
         return Plan(
