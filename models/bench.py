@@ -83,6 +83,7 @@ class BenchConfig:
     val_fraction: float = 0.2
     transfer: str = "pretext"
     encoder_lr_scale: float = 1.0
+    contact_weight: float = 0.0  # extra weight of the line between touching objects (instance)
     # Instance networks are scored without objects under this mean confidence, as the service
     # proposes them; each such row also gets an "(all objects)" twin scored on every object.
     min_object_confidence: float = MIN_OBJECT_CONFIDENCE
@@ -139,6 +140,7 @@ class BenchConfig:
             "val_fraction": self.val_fraction,
             "transfer": self.transfer,
             "encoder_lr_scale": self.encoder_lr_scale,
+            "contact_weight": self.contact_weight,
         }
         return TrainConfig(**{**recipe, **data_fields})
 
@@ -182,6 +184,9 @@ def parse_args(argv: Sequence[str] | None = None) -> BenchConfig:
         "--transfer", default="pretext", help="pretext | encoder (parts an SSL start loads)"
     )
     p.add_argument("--encoder-lr-scale", type=float, default=1.0, help="encoder lr = scale * lr")
+    p.add_argument(
+        "--contact-weight", type=float, default=0.0, help="extra weight where objects touch"
+    )
     p.add_argument(
         "--min-object-confidence",
         type=float,
@@ -228,6 +233,7 @@ def parse_args(argv: Sequence[str] | None = None) -> BenchConfig:
             val_fraction=a.val_fraction,
             transfer=a.transfer,
             encoder_lr_scale=a.encoder_lr_scale,
+            contact_weight=a.contact_weight,
             min_object_confidence=a.min_object_confidence,
             pretrained=a.pretrained,
             save_pretrained=a.save_pretrained,
@@ -260,7 +266,9 @@ class Recorder:
     def add(self, method: str, k: int, per_image: list[dict[str, float]]) -> dict[str, float]:
         mean = mean_scores(per_image)
         self.result["scores"].setdefault(method, {})[str(k)] = mean
-        keys = ["dice", "object_f1"] if self.kind == "instance" else ["dice"]
+        keys = ["dice"]
+        if self.kind == "instance":
+            keys += ["object_f1", "objects_merged", "objects_split"]
         self.result["per_image"].setdefault(method, {})[str(k)] = [
             [round(s[key], 4) for key in keys] for s in per_image
         ]

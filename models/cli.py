@@ -180,6 +180,14 @@ def train(
             "class shares on them (prior matching). Never a test set.",
         ),
     ] = None,
+    contact_weight: Annotated[
+        float,
+        typer.Option(
+            "--contact-weight",
+            help="Instance: extra loss weight on the line between touching objects (0 = off; "
+            "5 cut merged nuclei on dsb2018 at 16 labels, over-split at 4).",
+        ),
+    ] = 0.0,
 ) -> None:
     """Fine-tune a segmenter on images and their label images."""
     if kind not in KINDS:
@@ -208,6 +216,7 @@ def train(
             crop_size=crop_size,
             device=device,
             seed=seed,
+            contact_weight=contact_weight,
         )
         bar, update = _progress_bar(f"train {kind}", None)
         with bar:

@@ -128,6 +128,12 @@ class TrainConfig:
     the unlabeled images the class shares of the training masks (``models.calibration``);
     inference applies them. ``"none"``, instance models and a call without unlabeled images
     keep the raw argmax.
+
+    ``contact_weight`` (instance models) multiplies the cross-entropy of boundary pixels where
+    two objects touch by ``1 + contact_weight`` (``models.postprocess.CONTACT``). Merged
+    neighbours are the most common object error on dsb2018; on pool images outside three draws
+    a weight of 5 cut merges and raised object F1 by 0.015 at 16 labels but lowered it by 0.010
+    at 4 (over-split tissue), so it is off by default.
     """
 
     kind: Literal["semantic", "instance"] = "instance"
@@ -154,6 +160,7 @@ class TrainConfig:
     transfer: str = "pretext"
     encoder_lr_scale: float = 1.0
     calibration: str = "prior"
+    contact_weight: float = 0.0
     device: str = "auto"
     seed: int = 0
     log_every: int = 10
@@ -190,6 +197,8 @@ class TrainConfig:
             raise ValueError(f"transfer must be one of {TRANSFERS}, got {self.transfer!r}")
         if self.calibration not in CALIBRATIONS:
             raise ValueError(f"calibration must be one of {CALIBRATIONS}, got {self.calibration!r}")
+        if not 0 <= self.contact_weight <= 100:
+            raise ValueError(f"contact_weight must be in [0, 100], got {self.contact_weight!r}")
         if self.augmentation not in ("default", "none"):
             raise ValueError(f"augmentation must be 'default' or 'none', got {self.augmentation!r}")
         if self.epochs is None and self.steps is None and self.minutes is None:

@@ -16,7 +16,7 @@ from scipy.optimize import linear_sum_assignment
 
 MATCH_IOU = 0.5
 
-__all__ = ["MATCH_IOU", "mean_scores", "object_matches", "segmentation_scores"]
+__all__ = ["MATCH_IOU", "mean_scores", "object_errors", "object_matches", "segmentation_scores"]
 
 
 def segmentation_scores(
@@ -65,36 +65,87 @@ def object_matches(pred: np.ndarray, gt: np.ndarray) -> tuple[int, int, int]:
     The assignment maximises total IoU (Hungarian), so the matching is one-to-one even in the
     corner case of two candidates both at exactly 0.5.
     """
-    _, p = np.unique(pred, return_inverse=True)
-    _, g = np.unique(gt, return_inverse=True)
-    p = p.reshape(-1)
-    g = g.reshape(-1)
-    has_bg_p = bool((pred == 0).any())
-    has_bg_g = bool((gt == 0).any())
-    n_p = int(p.max()) + 1 if p.size else 0
-    n_g = int(g.max()) + 1 if g.size else 0
-    # contingency[i, j] = pixels with pred label i and gt label j (label 0 = background if present)
-    contingency = np.bincount(p * n_g + g, minlength=n_p * n_g).reshape(n_p, n_g)
-    area_p = contingency.sum(axis=1)
-    area_g = contingency.sum(axis=0)
-    if has_bg_p:
-        contingency, area_p = contingency[1:], area_p[1:]
-    if has_bg_g:
-        contingency, area_g = contingency[:, 1:], area_g[1:]
-    num_p, num_g = contingency.shape
-    if num_p == 0 or num_g == 0:
-        return 0, num_p, num_g
-    union = area_p[:, None] + area_g[None, :] - contingency
-    iou = contingency / np.maximum(union, 1)
-    candidates = iou >= MATCH_IOU
-    if not candidates.any():
-        return 0, num_p, num_g
-    rows = np.flatnonzero(candidates.any(axis=1))
-    cols = np.flatnonzero(candidates.any(axis=0))
-    sub = iou[np.ix_(rows, cols)]
-    r, c = linear_sum_assignment(sub, maximize=True)
-    matched = int((sub[r, c] >= MATCH_IOU).sum())
-    return matched, num_p, num_g
+    table = _Overlaps(pred, gt)
+    return len(table.matched_gt), table.num_p, table.num_g
+
+
+def object_errors(pred: np.ndarray, gt: np.ndarray) -> dict[str, int]:
+    """Why objects go unmatched at IoU >= 0.5, counted per object.
+
+    Each unmatched ground-truth object gets the first of: ``merged`` (a prediction covers more
+    than half of it and more than half of another ground-truth object: touching objects came
+    out as one), ``split`` (more than half of each of two or more predictions lies in it),
+    ``missed`` (under half of it is covered by predicted objects) and ``misshapen`` (covered,
+    but no prediction reaches IoU 0.5: outline errors). An unmatched prediction of which under
+    half lies on ground-truth objects is ``spurious``. Touching nuclei that merge call for a
+    different remedy (labels of crowded images, seeds) than missed ones, so the benchmark and
+    the model cards report these beside object F1.
+    """
+    return _errors(_Overlaps(pred, gt))
+
+
+def _errors(t: _Overlaps) -> dict[str, int]:
+    counts = {"merged": 0, "split": 0, "missed": 0, "misshapen": 0, "spurious": 0}
+    if t.num_p == 0 or t.num_g == 0:
+        counts["missed"], counts["spurious"] = t.num_g, t.num_p
+        return counts
+    covers = t.contingency > 0.5 * t.area_g[None, :]  # prediction i covers most of gt j
+    inside = t.contingency > 0.5 * t.area_p[:, None]  # most of prediction i lies in gt j
+    wide = covers.sum(axis=1) >= 2  # predictions that cover most of two gt objects or more
+    unmatched_gt = np.setdiff1d(np.arange(t.num_g), t.matched_gt)
+    for j in unmatched_gt:
+        if (covers[:, j] & wide).any():
+            counts["merged"] += 1
+        elif inside[:, j].sum() >= 2:
+            counts["split"] += 1
+        elif t.contingency[:, j].sum() < 0.5 * t.area_g[j]:
+            counts["missed"] += 1
+        else:
+            counts["misshapen"] += 1
+    unmatched_p = np.setdiff1d(np.arange(t.num_p), t.matched_p)
+    on_objects = t.contingency.sum(axis=1)
+    counts["spurious"] = int((on_objects[unmatched_p] < 0.5 * t.area_p[unmatched_p]).sum())
+    return counts
+
+
+class _Overlaps:
+    """Pixel overlaps of every predicted with every ground-truth object (background left out),
+    and the one-to-one matching at IoU >= 0.5."""
+
+    def __init__(self, pred: np.ndarray, gt: np.ndarray) -> None:
+        _, p = np.unique(pred, return_inverse=True)
+        _, g = np.unique(gt, return_inverse=True)
+        p = p.reshape(-1)
+        g = g.reshape(-1)
+        n_p = int(p.max()) + 1 if p.size else 0
+        n_g = int(g.max()) + 1 if g.size else 0
+        # contingency[i, j] = pixels with pred label i and gt label j (0 = background if present)
+        contingency = np.bincount(p * n_g + g, minlength=n_p * n_g).reshape(n_p, n_g)
+        area_p = contingency.sum(axis=1)
+        area_g = contingency.sum(axis=0)
+        if bool((pred == 0).any()):
+            contingency, area_p = contingency[1:], area_p[1:]
+        if bool((gt == 0).any()):
+            contingency, area_g = contingency[:, 1:], area_g[1:]
+        self.contingency, self.area_p, self.area_g = contingency, area_p, area_g
+        self.num_p, self.num_g = contingency.shape
+        self.matched_p, self.matched_gt = self._match()
+
+    def _match(self) -> tuple[np.ndarray, np.ndarray]:
+        none = np.zeros(0, dtype=np.int64)
+        if self.num_p == 0 or self.num_g == 0:
+            return none, none
+        union = self.area_p[:, None] + self.area_g[None, :] - self.contingency
+        iou = self.contingency / np.maximum(union, 1)
+        candidates = iou >= MATCH_IOU
+        if not candidates.any():
+            return none, none
+        rows = np.flatnonzero(candidates.any(axis=1))
+        cols = np.flatnonzero(candidates.any(axis=0))
+        sub = iou[np.ix_(rows, cols)]
+        r, c = linear_sum_assignment(sub, maximize=True)
+        keep = sub[r, c] >= MATCH_IOU
+        return rows[r[keep]], cols[c[keep]]
 
 
 def _overlap_scores(p: np.ndarray, g: np.ndarray) -> tuple[float, float]:
@@ -123,7 +174,8 @@ def _semantic_scores(pred: np.ndarray, gt: np.ndarray, num_classes: int) -> dict
 
 def _instance_scores(pred: np.ndarray, gt: np.ndarray) -> dict[str, float]:
     dice, iou = _overlap_scores(pred > 0, gt > 0)
-    tp, num_p, num_g = object_matches(pred, gt)
+    table = _Overlaps(pred, gt)
+    tp, num_p, num_g = len(table.matched_gt), table.num_p, table.num_g
     if num_p == 0 and num_g == 0:
         precision = recall = f1 = 1.0
     else:
@@ -136,4 +188,13 @@ def _instance_scores(pred: np.ndarray, gt: np.ndarray) -> dict[str, float]:
         "object_f1": f1,
         "object_precision": precision,
         "object_recall": recall,
+        **_error_rates(_errors(table), num_p, num_g),
     }
+
+
+def _error_rates(counts: dict[str, int], num_p: int, num_g: int) -> dict[str, float]:
+    """``objects_merged`` / ``_split`` / ``_missed`` / ``_misshapen`` as fractions of the
+    ground-truth objects, ``objects_spurious`` of the predicted ones (0 where there are none)."""
+    rates = {f"objects_{k}": v / num_g if num_g else 0.0 for k, v in counts.items()}
+    rates["objects_spurious"] = counts["spurious"] / num_p if num_p else 0.0
+    return rates

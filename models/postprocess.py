@@ -10,9 +10,16 @@ from __future__ import annotations
 
 import numpy as np
 from scipy import ndimage as ndi
+from skimage.morphology import disk
 from skimage.segmentation import find_boundaries, relabel_sequential, watershed
 
 BACKGROUND, INTERIOR, BOUNDARY = 0, 1, 2
+# Target code of boundary pixels where two objects touch (``instance_targets(contact=True)``).
+# The loss reads it as BOUNDARY with extra weight (``models.losses.Emphasis``); it never reaches
+# the network's outputs. Instance targets only, whose classes are 0-2; 255 is the ignore code.
+CONTACT = 254
+# How far (pixels) another object may be for a boundary pixel to count as a contact.
+CONTACT_RADIUS = 2
 
 # Instance objects whose mean confidence is under this are left out of predictions by default
 # (``drop_unsure``). Chosen on unlabeled-for-the-run dsb2018 pool images, never the test split:
@@ -22,17 +29,32 @@ BACKGROUND, INTERIOR, BOUNDARY = 0, 1, 2
 MIN_OBJECT_CONFIDENCE = 0.75
 
 
-def instance_targets(labels: np.ndarray) -> np.ndarray:
+def instance_targets(labels: np.ndarray, *, contact: bool = False) -> np.ndarray:
     """Background / interior / boundary classes from an instance label image.
 
     Boundary: object pixels next to background or to another object (``mode="inner"``), so
-    touching objects are parted by two boundary pixels. Shape: (H, W) int -> (H, W) uint8.
+    touching objects are parted by two boundary pixels. With ``contact``, boundary pixels that
+    have another object within ``CONTACT_RADIUS`` pixels get the code ``CONTACT`` instead, so the
+    loss can weigh the line between touching objects more (``TrainConfig.contact_weight``).
+    Shape: (H, W) int -> (H, W) uint8.
     """
     if labels.ndim != 2:
         raise ValueError(f"labels must be (H, W), got {labels.shape}")
     classes = np.where(labels > 0, INTERIOR, BACKGROUND).astype(np.uint8)
     classes[find_boundaries(labels, mode="inner") & (labels > 0)] = BOUNDARY
+    if contact:
+        classes[(classes == BOUNDARY) & _near_another_object(labels, CONTACT_RADIUS)] = CONTACT
     return classes
+
+
+def _near_another_object(labels: np.ndarray, radius: int) -> np.ndarray:
+    """Object pixels with a pixel of another object within ``radius`` (a disk)."""
+    ids = labels.astype(np.int64)
+    footprint = disk(radius)
+    highest = ndi.maximum_filter(ids, footprint=footprint)
+    # Background counts as "no object", so it must not be the minimum.
+    lowest = ndi.minimum_filter(np.where(ids > 0, ids, np.iinfo(np.int64).max), footprint=footprint)
+    return (ids > 0) & ((highest != ids) | (lowest != ids))
 
 
 def instances_from_probabilities(

@@ -54,7 +54,7 @@ class ModelVersion(Base):
     )
     encoder_id: Mapped[int | None] = mapped_column(ForeignKey("encoders.id", ondelete="SET NULL"))
     checkpoint_key: Mapped[str] = mapped_column(String(64))
-    # Validation scores {dice, iou, object_f1} of this version, and of the version that was
+    # Validation scores {dice, iou, object_f1[, objects_merged]} of this version, and of the one
     # active when it finished, on the same validation images.
     metrics: Mapped[dict[str, float]] = mapped_column(JSON)
     baseline_metrics: Mapped[dict[str, float] | None] = mapped_column(JSON)

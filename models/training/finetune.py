@@ -11,9 +11,9 @@ import torch
 from models.checkpoint import Checkpoint
 from models.config import TrainConfig
 from models.data import CropSampler
-from models.losses import CEDiceLoss, class_weights_from_targets
+from models.losses import CEDiceLoss, Emphasis, class_weights_from_targets
 from models.networks import Segmenter, build_segmenter
-from models.postprocess import instance_targets
+from models.postprocess import BOUNDARY, CONTACT, instance_targets
 from models.training.budget import Budget, ProgressCallback, StopCallback, resolve_device
 from models.training.calibrate import prior_offsets
 from models.training.common import (
@@ -67,10 +67,17 @@ def initial_network(config: TrainConfig, init: Checkpoint | None) -> tuple[Segme
     }
 
 
-def _targets(masks: Sequence[np.ndarray], kind: str) -> list[np.ndarray]:
+def _targets(masks: Sequence[np.ndarray], kind: str, *, contact: bool) -> list[np.ndarray]:
     if kind == "instance":
-        return [instance_targets(np.asarray(m)) for m in masks]
+        return [instance_targets(np.asarray(m), contact=contact) for m in masks]
     return [np.asarray(m).astype(np.int64) for m in masks]
+
+
+def _emphasis(config: TrainConfig) -> Emphasis | None:
+    """The extra weight of boundary pixels between touching objects, if any."""
+    if config.kind != "instance" or config.contact_weight == 0:
+        return None
+    return Emphasis(code=CONTACT, as_class=BOUNDARY, weight=config.contact_weight)
 
 
 def train(
@@ -184,7 +191,8 @@ class _FineTuner:
         self.config, self.budget, self.on_progress = config, budget, on_progress
         self.device = resolve_device(config.device)
         self.net = place_module(net, self.device)
-        targets = _targets(masks, config.kind)
+        emphasis = _emphasis(config)
+        targets = _targets(masks, config.kind, contact=emphasis is not None)
         self.sampler = CropSampler(
             prepare_images(images, config.in_channels, config.polarity),
             targets,
@@ -195,9 +203,11 @@ class _FineTuner:
             weighting=config.sampling,
         )
         weights = class_weights_from_targets(
-            [torch.from_numpy(t) for t in targets], config.out_channels
+            [torch.from_numpy(t) for t in targets], config.out_channels, emphasis=emphasis
         )
-        self.loss_fn = CEDiceLoss(weights.to(self.device), dice_weight=config.dice_weight)
+        self.loss_fn = CEDiceLoss(
+            weights.to(self.device), dice_weight=config.dice_weight, emphasis=emphasis
+        )
         # The encoder may learn slower than the rest (config.encoder_lr_scale): a pretrained
         # encoder is then adapted rather than overwritten by a few labels' gradients.
         encoder = list(self.net.encoder.parameters())

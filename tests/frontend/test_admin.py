@@ -86,6 +86,7 @@ def test_training_progress_reaches_the_end_and_version_appears(
     row = page.locator('[data-testid="model-row"][data-version="1"]')
     expect(row).to_be_visible()
     expect(row.get_by_test_id("model-status")).to_have_text("active")
+    expect(row.get_by_test_id("model-merged")).to_be_visible()
     expect(page.get_by_test_id("loop-chart").locator("svg")).to_be_visible()
     shot()
 

@@ -20,7 +20,7 @@ from models.bench_data import (
     read_rgb,
     to_gray,
 )
-from models.bench_report import merge_results, summarize
+from models.bench_report import merge_results, render_markdown, summarize
 from models.postprocess import MIN_OBJECT_CONFIDENCE
 
 
@@ -130,6 +130,9 @@ def test_bench_runs_end_to_end_on_tiny_data(tmp_path, maker, capsys):
         # Scored as the service proposes (unsure objects left out) and on every object.
         assert result["config"]["min_object_confidence"] == MIN_OBJECT_CONFIDENCE
         networks |= {f"{m} (all objects)" for m in networks}
+        # Why objects were missed: the merged / split shares get their own tables.
+        assert 0.0 <= result["scores"]["scratch"]["2"]["objects_merged"] <= 1.0
+        assert "**objects_merged**" in out.with_suffix(".md").read_text()
     else:
         # Semantic models match the labeled class shares on the pool; the raw argmax is the twin.
         networks |= {f"{m} (uncalibrated)" for m in networks}
@@ -379,3 +382,14 @@ def test_is_colour_tells_stained_rgb_from_grey_stored_as_rgb(tmp_path):
     Image.fromarray(stained).save(tmp_path / "stained.png")
     assert not is_colour(tmp_path / "grey.png")
     assert is_colour(tmp_path / "stained.png")
+
+
+def test_markdown_leaves_blank_the_error_shares_of_runs_written_before_them():
+    result = {
+        "config": {"labels": [1]},
+        "dataset": {"name": "dsb2018", "kind": "instance", "test": 2},
+        "scores": {"scratch": {"1": {"dice": 0.8, "iou": 0.7, "object_f1": 0.6}}},
+    }
+    text = render_markdown(result)
+    assert "| scratch | 0.600 |" in text
+    assert "| scratch |  |" in text  # objects_merged, not counted by that run

@@ -286,3 +286,19 @@ def test_cli_train_semantic_matches_class_shares_on_unlabeled_images(
     from models import Checkpoint
 
     assert Checkpoint.load(model).config["calibration"]["images"] == 3
+
+
+def test_cli_train_weighs_contacts_when_asked_and_rejects_a_negative_weight(
+    tmp_path: Path, folders: tuple[Path, Path]
+) -> None:
+    images, masks = folders
+    model = tmp_path / "m.pt"
+    args = ["train", "--images", str(images), "--masks", str(masks), "--kind", "instance"]
+    bad = runner.invoke(app, [*args, "--out", str(model), "--contact-weight", "-1", *FAST_TRAIN])
+    assert bad.exit_code != 0 and "contact_weight must be in [0, 100]" in bad.output
+    assert not model.exists()
+    good = runner.invoke(app, [*args, "--out", str(model), "--contact-weight", "5", *FAST_TRAIN])
+    assert good.exit_code == 0, good.output
+    from models import Checkpoint
+
+    assert Checkpoint.load(model).config["hyperparameters"]["contact_weight"] == 5.0

@@ -6,6 +6,7 @@ import torch.nn.functional as F
 from models.losses import (
     CEDiceLoss,
     DiceLoss,
+    Emphasis,
     MaskedMSELoss,
     VICRegLoss,
     class_weights_from_targets,
@@ -44,6 +45,32 @@ def test_ce_dice_ignores_ignored_pixels() -> None:
     masked_logits = logits.clone()
     masked_logits[:, :, :4] = 100.0  # garbage where ignored must not change the loss
     torch.testing.assert_close(loss(logits, partly_ignored), loss(masked_logits, partly_ignored))
+
+
+def test_emphasis_reads_its_code_as_its_class_and_weighs_it_up() -> None:
+    torch.manual_seed(0)
+    logits = torch.randn(2, 3, 8, 8)
+    target = torch.randint(0, 3, (2, 8, 8))
+    target[:, 4, :] = 254  # the coded line, as class 2
+    as_class = torch.where(target == 254, 2, target)
+    weights = torch.tensor([0.5, 1.0, 2.0])
+    plain = CEDiceLoss(weights)
+    # Weight 0: the same loss as plain CE + Dice on the class the code stands for.
+    none = CEDiceLoss(weights, emphasis=Emphasis(code=254, as_class=2, weight=0.0))
+    torch.testing.assert_close(none(logits, target), plain(logits, as_class))
+    # A positive weight counts the coded pixels more: wrong there costs more than elsewhere.
+    wrong_on_line = logits.clone()
+    wrong_on_line[:, 0, 4, :] = 20.0
+    heavy = CEDiceLoss(weights, emphasis=Emphasis(code=254, as_class=2, weight=5.0))
+    gap_plain = plain(wrong_on_line, as_class) - plain(logits, as_class)
+    gap_heavy = heavy(wrong_on_line, target) - heavy(logits, target)
+    assert gap_heavy > gap_plain > 0
+    # Class weights count the coded pixels as their class.
+    emphasis = Emphasis(code=254, as_class=2, weight=5.0)
+    torch.testing.assert_close(
+        class_weights_from_targets([target[0]], 3, emphasis=emphasis),
+        class_weights_from_targets([as_class[0]], 3),
+    )
 
 
 def test_class_weights_favour_rare_classes() -> None:

@@ -5,7 +5,7 @@ from itertools import permutations
 import numpy as np
 import pytest
 
-from models.metrics import mean_scores, object_matches, segmentation_scores
+from models.metrics import mean_scores, object_errors, object_matches, segmentation_scores
 
 
 def _ref_overlap(p: set, g: set) -> tuple[float, float]:
@@ -126,3 +126,53 @@ def test_segmentation_scores_rejects_bad_arguments():
 def test_mean_scores_averages_each_key():
     got = mean_scores([{"dice": 0.5, "iou": 0.2}, {"dice": 1.0, "iou": 0.4, "object_f1": 0.3}])
     assert got == pytest.approx({"dice": 0.75, "iou": 0.3, "object_f1": 0.3})
+
+
+def test_object_errors_name_a_merge_of_touching_objects():
+    gt = np.zeros((4, 9), dtype=int)
+    gt[:, :3], gt[:, 3:6], gt[:, 6:] = 1, 2, 3
+    assert object_errors((gt > 0).astype(int), gt)["merged"] == 3
+    assert segmentation_scores((gt > 0).astype(int), gt, kind="instance")["objects_merged"] == 1.0
+
+
+def test_object_errors_name_a_split_object():
+    gt = np.ones((3, 9), dtype=int)
+    pred = np.repeat([[1, 1, 1, 2, 2, 2, 3, 3, 3]], 3, axis=0)  # thirds: IoU 1/3 each
+    assert object_errors(pred, gt) == {
+        "merged": 0,
+        "split": 1,
+        "missed": 0,
+        "misshapen": 0,
+        "spurious": 0,
+    }
+
+
+def test_object_errors_tell_missed_misshapen_and_spurious_apart():
+    gt = np.zeros((6, 30), dtype=int)
+    gt[:, :10] = 1  # found with an outline error: 6 of 10 columns, IoU 6/14
+    gt[:, 20:24] = 2  # nothing predicted on it
+    pred = np.zeros_like(gt)
+    pred[:, 4:14] = 1
+    pred[:, 26:] = 2  # on background only
+    assert object_errors(pred, gt) == {
+        "merged": 0,
+        "split": 0,
+        "missed": 1,
+        "misshapen": 1,
+        "spurious": 1,
+    }
+    scores = segmentation_scores(pred, gt, kind="instance")
+    assert scores["objects_missed"] == 0.5
+    assert scores["objects_spurious"] == 0.5
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_object_errors_give_every_unmatched_object_one_reason(seed):
+    rng = np.random.default_rng(seed)
+    gt = _random_labels(rng, (10, 10), int(rng.integers(0, 6)))
+    pred = _random_labels(rng, (10, 10), int(rng.integers(0, 6)))
+    matched, num_p, num_g = object_matches(pred, gt)
+    errors = object_errors(pred, gt)
+    reasons = errors["merged"] + errors["split"] + errors["missed"] + errors["misshapen"]
+    assert reasons == num_g - matched
+    assert 0 <= errors["spurious"] <= num_p - matched

@@ -8,6 +8,7 @@ import torch.nn.functional as F
 from models.metrics import segmentation_scores
 from models.postprocess import (
     BOUNDARY,
+    CONTACT,
     INTERIOR,
     confidence_from_probabilities,
     drop_unsure,
@@ -28,6 +29,19 @@ def test_instance_targets_mark_the_line_between_touching_objects(
     assert targets[32, 31] == BOUNDARY and targets[32, 32] == BOUNDARY
     assert targets[32, 22] == INTERIOR
     assert targets[0, 0] == 0
+
+
+def test_instance_targets_code_the_contact_between_objects_apart_from_outer_edges(
+    touching_discs: np.ndarray,
+) -> None:
+    plain = instance_targets(touching_discs)
+    coded = instance_targets(touching_discs, contact=True)
+    assert coded[32, 31] == CONTACT and coded[32, 32] == CONTACT
+    assert coded[32, 13] == BOUNDARY  # the far edge of the left disc touches only background
+    assert not (plain == CONTACT).any()
+    # Only boundary pixels are recoded; interiors and background are as before.
+    changed = coded != plain
+    assert (plain[changed] == BOUNDARY).all()
 
 
 def test_postprocess_separates_two_touching_discs(touching_discs: np.ndarray) -> None:

@@ -64,6 +64,17 @@ def test_cosine_schedule_decays_to_zero() -> None:
     assert cosine_factor(2.0) == cosine_factor(1.0)
 
 
+def test_train_with_contact_weight_records_it_and_predicts_objects(nuclei: Pairs) -> None:
+    from models import predict
+
+    checkpoint = train(*nuclei, _config(steps=3, contact_weight=5.0))
+    assert checkpoint.config["hyperparameters"]["contact_weight"] == 5.0
+    assert (
+        predict(checkpoint, nuclei[0][0], min_object_confidence=0.0).labels.shape
+        == (nuclei[0][0].shape[:2])
+    )
+
+
 def test_train_stops_when_cancelled(nuclei: Pairs) -> None:
     checkpoint = train(*nuclei, _config(steps=1000), should_stop=lambda: True)
     assert checkpoint.config["cancelled"] and checkpoint.config["steps"] == 0
@@ -113,6 +124,7 @@ def test_train_rejects_class_beyond_num_classes(nuclei: Pairs) -> None:
         ({"transfer": "decoder"}, "transfer must be one of"),
         ({"encoder_lr_scale": -1.0}, "encoder_lr_scale must be in"),
         ({"calibration": "platt"}, "calibration must be one of"),
+        ({"contact_weight": -1.0}, "contact_weight must be in"),
     ],
 )
 def test_train_config_rejects_bad_hyperparameters(overrides: dict, message: str) -> None:

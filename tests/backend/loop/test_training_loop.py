@@ -50,7 +50,8 @@ def test_train_job_creates_active_version_and_proposals(
     assert [m["status"] for m in models] == ["active"]
     model = models[0]
     assert model["init"] == "scratch" and model["train_images"] + model["val_images"] == 4
-    assert model["val_images"] >= 1 and set(model["metrics"]) >= {"dice", "iou", "object_f1"}
+    want = {"dice", "iou", "object_f1", "objects_merged"}  # instance: merges on the model card
+    assert model["val_images"] >= 1 and set(model["metrics"]) >= want
     # The promotion enqueues a predict job that fills the proposal cache.
     jobs = wait_idle(admin, collection["id"])
     assert any(j["kind"] == "predict" and j["status"] == "succeeded" for j in jobs)
