@@ -3,7 +3,8 @@
 Semantic scores are Dice and IoU averaged over the foreground classes present in either image.
 Instance scores add object-level precision, recall and F1 with a one-to-one matching of objects at
 IoU >= 0.5 (the 2018 Data Science Bowl convention at its first threshold; Caicedo et al., Nature
-Methods 16:1247, 2019).
+Methods 16:1247, 2019), and the shares of objects left unmatched because they were merged, split,
+missed or misshapen, or predicted where there is none (``object_errors``).
 """
 
 from __future__ import annotations
