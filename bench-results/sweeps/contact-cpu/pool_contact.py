@@ -1,13 +1,12 @@
 """Contact weighting on dsb2018 pool images, never the test split.
 
-For three draws (seeds 0-2) of K = 4 and 16 labeled candidates, fine-tune from one masked
-encoder (1000 steps) with ``contact_weight`` 0 and 5 (750 steps each), and score 150 candidates
-outside every draw's 16 images: Dice / object F1 (unsure objects left out, as served) and the
-object errors of ``models.metrics.object_errors``, by modality.
+For three draws (seeds 0-2) of K = 4 and 16 labeled candidates (or the K given), fine-tune from
+one masked encoder (1000 steps) with ``contact_weight`` 0 and 5 (750 steps each), and score 150
+candidates outside every draw's 16 images: Dice / object F1 (unsure objects left out, as
+served) and the object errors of ``models.metrics.object_errors``, by modality.
 
 Usage: python bench-results/sweeps/contact-cpu/pool_contact.py .benchdata/dsb2018 [seeds] [weights]
-(seeds among 0-2)
-(about 13 min on the 2-core CPU).
+[ks]: seeds among 0-2; defaults 0,1,2 / 0,5 / 4,16 (about 15 min on the 2-core CPU).
 """
 
 from __future__ import annotations
@@ -45,9 +44,10 @@ def main() -> None:
     root = Path(sys.argv[1])
     seeds = [int(s) for s in (sys.argv[2] if len(sys.argv) > 2 else "0,1,2").split(",")]
     weights = [float(w) for w in (sys.argv[3] if len(sys.argv) > 3 else "0,5").split(",")]
+    ks = [int(k) for k in (sys.argv[4] if len(sys.argv) > 4 else "4,16").split(",")]
     data, draws, held, colour, encoder = setup(root)
     for seed in seeds:
-        for k in (4, 16):
+        for k in ks:
             for weight in weights:
                 ids = draws[seed][:k]
                 config = TrainConfig(
