@@ -93,19 +93,19 @@ def _errors(t: _Overlaps) -> dict[str, int]:
     covers = t.contingency > 0.5 * t.area_g[None, :]  # prediction i covers most of gt j
     inside = t.contingency > 0.5 * t.area_p[:, None]  # most of prediction i lies in gt j
     wide = covers.sum(axis=1) >= 2  # predictions that cover most of two gt objects or more
-    unmatched_gt = np.setdiff1d(np.arange(t.num_g), t.matched_gt)
-    for j in unmatched_gt:
-        if (covers[:, j] & wide).any():
-            counts["merged"] += 1
-        elif inside[:, j].sum() >= 2:
-            counts["split"] += 1
-        elif t.contingency[:, j].sum() < 0.5 * t.area_g[j]:
-            counts["missed"] += 1
-        else:
-            counts["misshapen"] += 1
-    unmatched_p = np.setdiff1d(np.arange(t.num_p), t.matched_p)
-    on_objects = t.contingency.sum(axis=1)
-    counts["spurious"] = int((on_objects[unmatched_p] < 0.5 * t.area_p[unmatched_p]).sum())
+    unmatched = np.ones(t.num_g, dtype=bool)
+    unmatched[t.matched_gt] = False
+    # Each unmatched gt object takes the first reason that applies, in this order.
+    merged = unmatched & (covers & wide[:, None]).any(axis=0)
+    split = unmatched & ~merged & (inside.sum(axis=0) >= 2)
+    rest = unmatched & ~merged & ~split
+    missed = rest & (t.contingency.sum(axis=0) < 0.5 * t.area_g)
+    counts["merged"], counts["split"] = int(merged.sum()), int(split.sum())
+    counts["missed"], counts["misshapen"] = int(missed.sum()), int((rest & ~missed).sum())
+    unmatched_p = np.ones(t.num_p, dtype=bool)
+    unmatched_p[t.matched_p] = False
+    off_objects = t.contingency.sum(axis=1) < 0.5 * t.area_p
+    counts["spurious"] = int((unmatched_p & off_objects).sum())
     return counts
 
 

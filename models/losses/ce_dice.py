@@ -21,6 +21,10 @@ class Emphasis:
     as_class: int
     weight: float
 
+    def decode(self, target: torch.Tensor) -> torch.Tensor:
+        """``target`` with the code replaced by the class it stands for."""
+        return torch.where(target == self.code, self.as_class, target)
+
 
 class CEDiceLoss(nn.Module):
     """``CE(weights) + dice_weight * Dice``; both ignore ``ignore_index``. With ``emphasis``,
@@ -50,7 +54,7 @@ class CEDiceLoss(nn.Module):
         pixel_weights = None
         if self.emphasis is not None:
             marked = target == self.emphasis.code
-            target = torch.where(marked, self.emphasis.as_class, target)
+            target = self.emphasis.decode(target)
             pixel_weights = 1.0 + self.emphasis.weight * marked.to(logits.dtype)
         valid = target != self.ce.ignore_index
         if not bool(valid.any()):
@@ -90,7 +94,7 @@ def class_weights_from_targets(
     counts = torch.zeros(num_classes, dtype=torch.float64)
     for target in targets:
         if emphasis is not None:
-            target = torch.where(target == emphasis.code, emphasis.as_class, target)
+            target = emphasis.decode(target)
         valid = target[target != ignore_index]
         counts += torch.bincount(valid.flatten(), minlength=num_classes)[:num_classes].double()
     freq = counts / counts.sum().clamp(min=1)
