@@ -63,6 +63,15 @@ class RoundResult:
     # The versions registered after this round's annotations, with their promotion reasons.
     versions: list[dict] = field(default_factory=list)
 
+    @property
+    def work_left(self) -> float | None:
+        """Corrected pixels as a share of those drawn from empty masks on the same images (the
+        service's ``pixel_work_ratio``): unlike the corrected fraction, it does not rise because
+        a round drew denser images."""
+        if not self.empty_start_fraction:
+            return None
+        return self.corrected_fraction / self.empty_start_fraction
+
 
 @dataclass
 class Report:
@@ -70,6 +79,8 @@ class Report:
     rounds: list[RoundResult] = field(default_factory=list)
     pretrain_s: float = 0.0
     total_s: float = 0.0
+    # GET /collections/{id}/stats at the end: the service's own figures per version.
+    service_stats: list[dict] = field(default_factory=list)
 
 
 def _read_split(data: Path, seed: int, pool: int, test: int) -> tuple[list[str], list[str]]:
@@ -348,6 +359,9 @@ def _play(
                 f"f1 {fmt(entry['test_object_f1'])} ({entry['reason']})"
             )
         sys.stdout.flush()
+    stats = http.get(f"/api/v1/collections/{cid}/stats")
+    stats.raise_for_status()
+    report.service_stats = stats.json()["data"]
 
 
 def fmt(value: float | None, digits: int = 3) -> str:
@@ -356,16 +370,17 @@ def fmt(value: float | None, digits: int = 3) -> str:
 
 def _print(report: Report) -> None:
     header = (
-        "| round | proposals from | labeled | corrected px | empty-start px | objects kept | "
-        "test Dice (after) | test F1 (after) | p95 cached prediction during training |"
+        "| round | proposals from | labeled | corrected px | empty-start px | work left | "
+        "objects kept | test Dice (after) | test F1 (after) | "
+        "p95 cached prediction during training |"
     )
     print(header)
-    print("|" + "---|" * 9)
+    print("|" + "---|" * 10)
     for r in report.rounds:
         print(
             f"| {r.round} | {'v' + str(r.model_version) if r.model_version else 'none'} | "
             f"{r.labeled_images} | {fmt(r.corrected_fraction, 4)} | "
-            f"{fmt(r.empty_start_fraction, 4)} | "
+            f"{fmt(r.empty_start_fraction, 4)} | {fmt(r.work_left, 2)} | "
             f"{r.objects_accepted_unchanged}/{r.objects_in_truth} | {fmt(r.test_dice)} | "
             f"{fmt(r.test_object_f1)} | {fmt(r.prediction_p95_ms_during_training, 1)} ms |"
         )

@@ -10,6 +10,10 @@ UNCHANGED_IOU = 0.9
 @dataclass(frozen=True)
 class CorrectionStats:
     changed_fraction: float  # pixels whose label changed / all pixels
+    # Pixels an annotator starting from an empty mask would have drawn (non-background in the
+    # final mask) / all pixels: what ``changed_fraction`` is weighed against, since a dense
+    # image costs more to correct than a sparse one whatever the model.
+    empty_start_fraction: float
     objects_proposed: int
     objects_final: int
     objects_unchanged: int  # proposed objects kept with IoU >= 0.9
@@ -40,6 +44,7 @@ def compare(proposal: np.ndarray, final: np.ndarray, kind: str) -> CorrectionSta
     # changed; object-level edits are counted below.
     changed = (proposal > 0) != (final > 0) if kind == "instance" else proposal != final
     changed_fraction = float(np.count_nonzero(changed)) / max(1, proposal.size)
+    empty_start_fraction = float(np.count_nonzero(final)) / max(1, final.size)
     if kind != "instance":
         proposal, final = _semantic_components(proposal), _semantic_components(final)
     p_ids, f_ids, inter = _instance_pairs(proposal, final)
@@ -58,7 +63,9 @@ def compare(proposal: np.ndarray, final: np.ndarray, kind: str) -> CorrectionSta
         removed = n_p
     if n_f and not n_p:
         added = n_f
-    return CorrectionStats(changed_fraction, n_p, n_f, unchanged, added, removed)
+    return CorrectionStats(
+        changed_fraction, empty_start_fraction, n_p, n_f, unchanged, added, removed
+    )
 
 
 def _semantic_components(labels: np.ndarray) -> np.ndarray:

@@ -103,6 +103,9 @@ class Correction(Base):
         ForeignKey("model_versions.id", ondelete="SET NULL"), index=True
     )
     changed_fraction: Mapped[float]
+    # What drawing the final mask from an empty one would have changed; None for corrections
+    # recorded before it was kept (migration 0003).
+    empty_start_fraction: Mapped[float | None]
     objects_proposed: Mapped[int]
     objects_final: Mapped[int]
     objects_unchanged: Mapped[int]

@@ -120,6 +120,15 @@ class StatsRow(BaseModel):
     val_object_f1: float | None
     corrections: int
     mean_corrected_fraction: float | None
+    # Pixels an annotator starting from empty masks would have drawn on the same images.
+    mean_empty_start_fraction: float | None
+    # Corrected pixels / pixels drawn from empty, summed over the corrections that record both:
+    # the share of the drawing work that is left with this version's proposals. Unlike the
+    # corrected fraction it does not rise because the images served were denser.
+    pixel_work_ratio: float | None
+    # Corrections that changed more pixels than drawing from empty would have: proposals that
+    # misled the annotator on those images.
+    proposals_worse_than_empty: int
     objects_proposed: int
     objects_accepted_unchanged: int
     objects_added: int

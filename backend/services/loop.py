@@ -2,9 +2,10 @@
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, SupportsFloat
 
 import numpy as np
-from sqlalchemy import delete, func, select
+from sqlalchemy import Row, case, delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -185,6 +186,7 @@ def correction_row(
     return Correction(
         model_id=model.id,
         changed_fraction=stats.changed_fraction,
+        empty_start_fraction=stats.empty_start_fraction,
         objects_proposed=stats.objects_proposed,
         objects_final=stats.objects_final,
         objects_unchanged=stats.objects_unchanged,
@@ -206,6 +208,37 @@ def update_settings(db: Session, collection: Collection, body: LoopSettingsUpdat
     return collection
 
 
+def _rounded(value: SupportsFloat | None, digits: int) -> float | None:
+    """SQL aggregates are None over no rows, and Decimal on PostgreSQL for integer columns."""
+    return None if value is None else round(float(value), digits)
+
+
+def _correction_totals(db: Session, model_id: int) -> Row[Any]:
+    """Aggregates of one version's corrections, by name."""
+    # Changed pixels are summed only where the empty-start figure exists too (corrections
+    # recorded before migration 0003 lack it), so the ratio compares the same images.
+    recorded = Correction.empty_start_fraction.is_not(None)
+    return db.execute(
+        select(
+            func.count(Correction.id).label("count"),
+            func.avg(Correction.changed_fraction).label("mean_changed"),
+            func.avg(Correction.empty_start_fraction).label("mean_empty_start"),
+            func.sum(case((recorded, Correction.changed_fraction))).label("changed_recorded"),
+            func.sum(Correction.empty_start_fraction).label("empty_start"),
+            func.count(
+                case((Correction.changed_fraction > Correction.empty_start_fraction, 1))
+            ).label("worse_than_empty"),
+            func.coalesce(func.sum(Correction.objects_proposed), 0).label("proposed"),
+            func.coalesce(func.sum(Correction.objects_unchanged), 0).label("unchanged"),
+            func.coalesce(func.sum(Correction.objects_added), 0).label("added"),
+            func.coalesce(func.sum(Correction.objects_removed), 0).label("removed"),
+            func.avg(Annotation.seconds_spent).label("seconds"),
+        )
+        .join(Annotation, Annotation.id == Correction.annotation_id)
+        .where(Correction.model_id == model_id)
+    ).one()
+
+
 def stats(db: Session, collection: Collection) -> StatsPublic:
     rows = []
     versions = db.scalars(
@@ -214,19 +247,7 @@ def stats(db: Session, collection: Collection) -> StatsPublic:
         .order_by(ModelVersion.version)
     ).all()
     for model in versions:
-        agg = db.execute(
-            select(
-                func.count(Correction.id),
-                func.avg(Correction.changed_fraction),
-                func.coalesce(func.sum(Correction.objects_proposed), 0),
-                func.coalesce(func.sum(Correction.objects_unchanged), 0),
-                func.coalesce(func.sum(Correction.objects_added), 0),
-                func.coalesce(func.sum(Correction.objects_removed), 0),
-                func.avg(Annotation.seconds_spent),
-            )
-            .join(Annotation, Annotation.id == Correction.annotation_id)
-            .where(Correction.model_id == model.id)
-        ).one()
+        totals = _correction_totals(db, model.id)
         rows.append(
             StatsRow(
                 model_id=model.id,
@@ -237,13 +258,18 @@ def stats(db: Session, collection: Collection) -> StatsPublic:
                 val_dice=model.metrics.get("dice"),
                 val_iou=model.metrics.get("iou"),
                 val_object_f1=model.metrics.get("object_f1"),
-                corrections=int(agg[0]),
-                mean_corrected_fraction=None if agg[1] is None else round(float(agg[1]), 5),
-                objects_proposed=int(agg[2]),
-                objects_accepted_unchanged=int(agg[3]),
-                objects_added=int(agg[4]),
-                objects_removed=int(agg[5]),
-                mean_seconds_spent=None if agg[6] is None else round(float(agg[6]), 2),
+                corrections=int(totals.count),
+                mean_corrected_fraction=_rounded(totals.mean_changed, 5),
+                mean_empty_start_fraction=_rounded(totals.mean_empty_start, 5),
+                pixel_work_ratio=_rounded(totals.changed_recorded / totals.empty_start, 4)
+                if totals.empty_start
+                else None,
+                proposals_worse_than_empty=int(totals.worse_than_empty),
+                objects_proposed=int(totals.proposed),
+                objects_accepted_unchanged=int(totals.unchanged),
+                objects_added=int(totals.added),
+                objects_removed=int(totals.removed),
+                mean_seconds_spent=_rounded(totals.seconds, 2),
             )
         )
     labeled = (

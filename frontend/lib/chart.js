@@ -1,5 +1,6 @@
 // @ts-check
-/** A small inline-SVG line chart: fractions (0..1) against a count, several series. */
+/** A small inline-SVG line chart: fractions (0..1, larger values drawn at the top edge) against a
+ * count, several series. */
 
 const NS = "http://www.w3.org/2000/svg";
 
@@ -50,7 +51,9 @@ export function lineChart(series, { xLabel, yLabel, width = 560, height = 260 })
   svg.append(s("line", { x1: m.l, x2: m.l, y1: m.t, y2: m.t + hgt, class: "axis" }));
   svg.append(s("text", { x: m.l + w / 2, y: height - 6, class: "label", "text-anchor": "middle" }, xLabel));
   svg.append(s("text", { x: 12, y: m.t + hgt / 2, class: "label", "text-anchor": "middle", transform: `rotate(-90 12 ${m.t + hgt / 2})` }, yLabel));
-  series.forEach((q, i) => {
+  // Legend entries side by side, each as wide as its name, wrapping onto a new row.
+  let lx = m.l + 10, ly = m.t + 8;
+  series.forEach((q) => {
     const pts = q.points.filter((p) => isFinite(p[1])).sort((a, b) => a[0] - b[0]);
     if (pts.length > 1) {
       svg.append(s("polyline", { points: pts.map((p) => `${X(p[0])},${Y(p[1])}`).join(" "), fill: "none", stroke: q.color, "stroke-width": 2, "stroke-dasharray": q.dashed ? "5 4" : "none" }));
@@ -60,9 +63,14 @@ export function lineChart(series, { xLabel, yLabel, width = 560, height = 260 })
       dot.append(s("title", {}, `${q.name}: ${p[1].toFixed(3)} at ${p[0]} ${xLabel}`));
       svg.append(dot);
     }
-    const lx = m.l + 10 + i * 190;
-    svg.append(s("line", { x1: lx, x2: lx + 18, y1: m.t + 8, y2: m.t + 8, stroke: q.color, "stroke-width": 2, "stroke-dasharray": q.dashed ? "5 4" : "none" }));
-    svg.append(s("text", { x: lx + 24, y: m.t + 12, class: "legend" }, q.name));
+    const entry = 24 + q.name.length * 6.5;
+    if (lx > m.l + 10 && lx + entry > m.l + w) {
+      lx = m.l + 10;
+      ly += 16;
+    }
+    svg.append(s("line", { x1: lx, x2: lx + 18, y1: ly, y2: ly, stroke: q.color, "stroke-width": 2, "stroke-dasharray": q.dashed ? "5 4" : "none" }));
+    svg.append(s("text", { x: lx + 24, y: ly + 4, class: "legend" }, q.name));
+    lx += entry + 18;
   });
   return svg;
 }

@@ -207,10 +207,12 @@ export async function adminView(root, app, id) {
     const stats = await getJson(`/collections/${id}/stats`);
     const dice = stats.data.filter((r) => r.val_dice != null).map((r) => /** @type {[number, number]} */ ([r.labeled_images, r.val_dice]));
     const corrected = stats.data.filter((r) => r.mean_corrected_fraction != null).map((r) => /** @type {[number, number]} */ ([r.labeled_images, r.mean_corrected_fraction]));
+    const workLeft = stats.data.filter((r) => r.pixel_work_ratio != null).map((r) => /** @type {[number, number]} */ ([r.labeled_images, r.pixel_work_ratio]));
     chartBox.replaceChildren(stats.data.length
       ? lineChart([
         { name: "validation Dice", color: "#4ea1ff", points: dice },
         { name: "corrected-pixel fraction", color: "#ff9f43", points: corrected, dashed: true },
+        { name: "work left vs. drawing from empty", color: "#2ecc71", points: workLeft, dashed: true },
       ], { xLabel: "labeled images", yLabel: "fraction" })
       : h("p", { class: "muted empty" }, "The curve appears once a model version exists."));
   }
@@ -267,7 +269,7 @@ export async function adminView(root, app, id) {
         modelsBody)),
     h("div", { class: "two-col halves" },
       h("section", { class: "panel" }, h("h2", {}, "Is the model good enough?"), chartBox,
-        h("p", { class: "muted small" }, "Validation Dice of each version and the mean fraction of proposal pixels the annotators corrected, against the number of labeled images.")),
+        h("p", { class: "muted small" }, "Per version, against the labeled images it trained on: validation Dice; the mean fraction of proposal pixels the annotators corrected; and the work left, those corrections as a share of the pixels drawn from an empty mask (1: the proposals saved nothing). Unlike the corrected fraction, the work left does not rise when denser images are served.")),
       h("section", { class: "panel" }, h("h2", {}, "Loop settings"), settingsForm))));
 
   const results = await Promise.allSettled([loadJobs(), loadModels(), loadStats(), loadSettings()]);

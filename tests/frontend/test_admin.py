@@ -88,6 +88,7 @@ def test_training_progress_reaches_the_end_and_version_appears(
     expect(row.get_by_test_id("model-status")).to_have_text("active")
     expect(row.get_by_test_id("model-merged")).to_be_visible()
     expect(page.get_by_test_id("loop-chart").locator("svg")).to_be_visible()
+    expect(page.get_by_test_id("loop-chart")).to_contain_text("work left vs. drawing from empty")
     shot()
 
     # The new version's proposal opens with the image, and accepting it records where it came from.

@@ -14,6 +14,7 @@ def _two_objects() -> np.ndarray:
 def test_identical_masks_change_nothing() -> None:
     stats = compare(_two_objects(), _two_objects(), "instance")
     assert stats.changed_fraction == 0
+    assert stats.empty_start_fraction == (64 + 100) / 1024
     assert (stats.objects_unchanged, stats.objects_added, stats.objects_removed) == (2, 0, 0)
 
 
@@ -42,6 +43,12 @@ def test_semantic_class_change_counts_pixels() -> None:
     final[:5] = 2
     stats = compare(proposal, final, "semantic")
     assert stats.changed_fraction == 0.5
+    assert stats.empty_start_fraction == 0.5  # class 0 is what an empty mask holds
+
+
+def test_drawing_from_empty_changes_the_empty_start_fraction() -> None:
+    stats = compare(np.zeros((32, 32), np.uint16), _two_objects(), "instance")
+    assert stats.changed_fraction == stats.empty_start_fraction
 
 
 def test_size_mismatch_is_an_error() -> None:

@@ -155,7 +155,8 @@ def test_corrections_are_recorded_and_stats_report_them(
     )
     wait_idle(admin, collection["id"])
     target = images[-1]
-    model_id = admin.get(f"/api/v1/images/{target['id']}/prediction").headers["x-model-id"]
+    served = admin.get(f"/api/v1/images/{target['id']}/prediction")
+    model_id = served.headers["x-model-id"]
     r = put_mask(
         admin, target["id"], label_of(target), proposal_model_id=model_id, seconds_spent="30"
     )
@@ -163,7 +164,13 @@ def test_corrections_are_recorded_and_stats_report_them(
     stats = admin.get(f"/api/v1/collections/{collection['id']}/stats").json()
     row = next(s for s in stats["data"] if s["model_id"] == int(model_id))
     assert row["corrections"] == 1
-    assert 0 <= row["mean_corrected_fraction"] <= 1
+    # The work left is weighed against drawing the same mask from an empty one.
+    proposal, truth = decode_png(served.content) > 0, decode_png(label_of(target)) > 0
+    changed, drawn = (proposal != truth).mean(), truth.mean()
+    assert row["mean_corrected_fraction"] == pytest.approx(changed, abs=1e-5)
+    assert row["mean_empty_start_fraction"] == pytest.approx(drawn, abs=1e-5)
+    assert row["pixel_work_ratio"] == pytest.approx(changed / drawn, abs=1e-4)
+    assert row["proposals_worse_than_empty"] == int(changed > drawn)
     assert row["objects_proposed"] >= 0 and row["mean_seconds_spent"] == 30
     assert row["val_dice"] is not None and row["labeled_images"] == 4
     assert stats["labeled_images"] == 5

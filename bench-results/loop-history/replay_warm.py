@@ -1,0 +1,100 @@
+"""One-off: does a retrain that starts from the previous version beat one from the SSL encoder?
+
+Replays a loop benchmark's labeled sets round by round (as ``replay_sampling.py`` does: same
+encoder, same 60 unserved pool images to score on, never the test split) with the service's
+recipe (cosine decay, last weights, equal crop shares), for one VARIANT:
+
+- ``ssl``: every round fine-tunes from the masked-pretext encoder (the service's default);
+- ``warm``: round r starts from round r-1's model (round 1 from the encoder);
+- ``grow``: from the encoder, with STEPS x sqrt(training images / round 1's), so the budget
+  grows with the labeled set;
+- ``grey``: as ``ssl`` on luminance (one channel, its own encoder pretrained the same way), as
+  the learning-core bench reads dsb2018, where the service reads an RGB collection as RGB.
+
+    python bench-results/loop-history/replay_warm.py VARIANT STEPS LOOP_JSON [THREADS]
+"""
+
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from replay_sampling import DATA, ENCODER, image_type, rgb  # this folder
+
+from backend.bench.loop import _labels, _read_split
+from models.bench_data import to_gray
+from models import Checkpoint, PretrainConfig, TrainConfig, predict, pretrain, train
+from models.metrics import mean_scores, segmentation_scores
+
+GREY_ENCODER = Path("/tmp/replay-encoder-grey.pt")
+
+
+def main(variant: str, steps: int, loop_json: Path) -> None:
+    pool, _ = _read_split(DATA, 0, 96, 40)
+    everything, _ = _read_split(DATA, 0, 0, 40)
+    dev = [s for s in everything if s not in set(pool)][:60]
+    grey = variant.startswith("grey")
+    channels, path = (1, GREY_ENCODER) if grey else (3, ENCODER)
+
+    def read(stem: str) -> np.ndarray:
+        return to_gray(rgb(stem)) if grey else rgb(stem)
+
+    if not path.exists():
+        # Steps, not minutes: the RGB encoder took 3684 steps in its 4 minutes on 2 free cores.
+        config = PretrainConfig(method="masked", in_channels=channels, steps=3684, device="cpu")
+        pretrain([read(s) for s in pool], config).save(path)
+    if variant.endswith("encoder"):
+        return
+    encoder = Checkpoint.load(path)
+    rounds = json.loads(loop_json.read_text())["rounds"]
+    dev_images = [read(s) for s in dev]
+    dev_masks = [_labels(DATA, s) for s in dev]
+    types = [image_type(rgb(s)) for s in dev]
+    previous: Checkpoint | None = None
+    first = 0
+    for r in range(1, len(rounds) + 1):
+        served = [s for past in rounds[:r] for s in past["served"]]
+        train_stems = [s["stem"] for s in served if not s["validation"]]
+        val_stems = [s["stem"] for s in served if s["validation"]]
+        first = first or len(train_stems)
+        budget = steps
+        if variant == "grow":
+            budget = round(steps * np.sqrt(len(train_stems) / first))
+        config = TrainConfig(
+            kind="instance", in_channels=channels, steps=budget, seed=0, device="cpu",
+            schedule="cosine", keep="last", sampling="image",
+        )
+        start = time.time()
+        init = previous if variant == "warm" and previous is not None else encoder
+        model = train(
+            [read(s) for s in train_stems],
+            [_labels(DATA, s) for s in train_stems],
+            config,
+            init=init,
+            val_images=[read(s) for s in val_stems] or None,
+            val_masks=[_labels(DATA, s) for s in val_stems] or None,
+        )
+        previous = model
+        scores = [
+            segmentation_scores(
+                predict(model, image, min_object_confidence=0.75).labels, mask, kind="instance"
+            )
+            for image, mask in zip(dev_images, dev_masks, strict=True)
+        ]
+        by_type = {t: [s for s, k in zip(scores, types, strict=True) if k == t] for t in "FCB"}
+        mean = mean_scores(scores)
+        print(json.dumps({
+            "variant": variant, "round": r, "train": len(train_stems), "steps": budget,
+            "train_s": round(time.time() - start),
+            "dice": round(mean["dice"], 4), "f1": round(mean["object_f1"], 4),
+            **{t: [round(mean_scores(s)[m], 3) for m in ("dice", "object_f1")]
+               for t, s in by_type.items() if s},
+        }), flush=True)
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 4:
+        torch.set_num_threads(int(sys.argv[4]))
+    main(sys.argv[1], int(sys.argv[2]), Path(sys.argv[3]))

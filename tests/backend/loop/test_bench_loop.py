@@ -1,0 +1,49 @@
+"""The loop benchmark end to end on a tiny synthetic set: it plays the scientist through the
+real service and reports what the README's table shows, the service's own figures included."""
+
+import json
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from backend.bench.__main__ import main
+from tests.backend.loop.data import discs
+
+
+def _dataset(root: Path, pool: int, test: int) -> Path:
+    (root / "images").mkdir(parents=True)
+    (root / "labels").mkdir()
+    rows = ["stem,split"]
+    for seed in range(pool + test):
+        image, labels = discs(seed, size=96, count=4)
+        Image.fromarray(image).save(root / "images" / f"s{seed}.png")
+        Image.fromarray(labels).save(root / "labels" / f"s{seed}.png")
+        rows.append(f"s{seed},{'pool' if seed < pool else 'test'}")
+    (root / "split.csv").write_text("\n".join(rows) + "\n")
+    return root
+
+
+@pytest.mark.slow
+def test_two_rounds_report_work_left_and_the_services_stats(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = _dataset(tmp_path / "data", pool=8, test=2)
+    out = tmp_path / "loop.json"
+    args = ["loop", "--data", str(data), "--rounds", "2", "--per-round", "2", "--pool", "8"]
+    args += ["--test", "2", "--pretrain-minutes", "0.05", "--train-minutes", "0.05"]
+    assert main([*args, "--out", str(out)]) == 0
+    report = json.loads(out.read_text())
+    first, second = report["rounds"]
+    assert first["model_version"] is None  # nothing to propose before the first training
+    assert first["corrected_fraction"] == pytest.approx(first["empty_start_fraction"])
+    assert second["model_version"] == 1 and second["test_dice"] is not None
+    printed = capsys.readouterr().out
+    assert "| work left |" in printed and "| 1 | none | 2 |" in printed
+    # The service keeps the same figure per version; v1's proposals were corrected in round 2.
+    v1 = next(s for s in report["service_stats"] if s["version"] == 1)
+    assert v1["corrections"] == sum(1 for s in second["served"])
+    expected = sum(s["corrected"] for s in second["served"]) / sum(
+        s["empty_start"] for s in second["served"]
+    )
+    assert v1["pixel_work_ratio"] == pytest.approx(expected, abs=1e-3)
