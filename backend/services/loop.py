@@ -220,7 +220,7 @@ def _correction_totals(db: Session, model_id: int) -> Row[Any]:
     recorded = Correction.empty_start_fraction.is_not(None)
     return db.execute(
         select(
-            func.count(Correction.id).label("count"),
+            func.count(Correction.id).label("corrections"),
             func.avg(Correction.changed_fraction).label("mean_changed"),
             func.avg(Correction.empty_start_fraction).label("mean_empty_start"),
             func.sum(case((recorded, Correction.changed_fraction))).label("changed_recorded"),
@@ -258,7 +258,7 @@ def stats(db: Session, collection: Collection) -> StatsPublic:
                 val_dice=model.metrics.get("dice"),
                 val_iou=model.metrics.get("iou"),
                 val_object_f1=model.metrics.get("object_f1"),
-                corrections=int(totals.count),
+                corrections=int(totals.corrections),
                 mean_corrected_fraction=_rounded(totals.mean_changed, 5),
                 mean_empty_start_fraction=_rounded(totals.mean_empty_start, 5),
                 pixel_work_ratio=_rounded(totals.changed_recorded / totals.empty_start, 4)

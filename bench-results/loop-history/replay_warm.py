@@ -1,4 +1,4 @@
-"""One-off: does a retrain that starts from the previous version beat one from the SSL encoder?
+"""One-off: can the retrain itself stop the Dice the loop loses as the labeled set widens?
 
 Replays a loop benchmark's labeled sets round by round (as ``replay_sampling.py`` does: same
 encoder, same 60 unserved pool images to score on, never the test split) with the service's
@@ -11,7 +11,10 @@ recipe (cosine decay, last weights, equal crop shares), for one VARIANT:
 - ``grey``: as ``ssl`` on luminance (one channel, its own encoder pretrained the same way), as
   the learning-core bench reads dsb2018, where the service reads an RGB collection as RGB.
 
-    python bench-results/loop-history/replay_warm.py VARIANT STEPS LOOP_JSON [THREADS]
+    PYTHONPATH=.:bench-results/loop-history \
+        python bench-results/loop-history/replay_warm.py VARIANT STEPS LOOP_JSON [THREADS]
+
+Results: ``replay_warm.txt`` beside it.
 """
 
 import json
@@ -24,8 +27,8 @@ import torch
 from replay_sampling import DATA, ENCODER, image_type, rgb  # this folder
 
 from backend.bench.loop import _labels, _read_split
-from models.bench_data import to_gray
 from models import Checkpoint, PretrainConfig, TrainConfig, predict, pretrain, train
+from models.bench_data import to_gray
 from models.metrics import mean_scores, segmentation_scores
 
 GREY_ENCODER = Path("/tmp/replay-encoder-grey.pt")
@@ -63,8 +66,14 @@ def main(variant: str, steps: int, loop_json: Path) -> None:
         if variant == "grow":
             budget = round(steps * np.sqrt(len(train_stems) / first))
         config = TrainConfig(
-            kind="instance", in_channels=channels, steps=budget, seed=0, device="cpu",
-            schedule="cosine", keep="last", sampling="image",
+            kind="instance",
+            in_channels=channels,
+            steps=budget,
+            seed=0,
+            device="cpu",
+            schedule="cosine",
+            keep="last",
+            sampling="image",
         )
         start = time.time()
         init = previous if variant == "warm" and previous is not None else encoder
@@ -85,13 +94,25 @@ def main(variant: str, steps: int, loop_json: Path) -> None:
         ]
         by_type = {t: [s for s, k in zip(scores, types, strict=True) if k == t] for t in "FCB"}
         mean = mean_scores(scores)
-        print(json.dumps({
-            "variant": variant, "round": r, "train": len(train_stems), "steps": budget,
-            "train_s": round(time.time() - start),
-            "dice": round(mean["dice"], 4), "f1": round(mean["object_f1"], 4),
-            **{t: [round(mean_scores(s)[m], 3) for m in ("dice", "object_f1")]
-               for t, s in by_type.items() if s},
-        }), flush=True)
+        print(
+            json.dumps(
+                {
+                    "variant": variant,
+                    "round": r,
+                    "train": len(train_stems),
+                    "steps": budget,
+                    "train_s": round(time.time() - start),
+                    "dice": round(mean["dice"], 4),
+                    "f1": round(mean["object_f1"], 4),
+                    **{
+                        t: [round(mean_scores(s)[m], 3) for m in ("dice", "object_f1")]
+                        for t, s in by_type.items()
+                        if s
+                    },
+                }
+            ),
+            flush=True,
+        )
 
 
 if __name__ == "__main__":
