@@ -170,10 +170,13 @@ export async function annotateView(root, app, imageId) {
   const outline = check("outlines only", "outline", false, (v) => { overlay.outline = v; overlay.repaintAll(); stage.invalidate(); }, "O");
   const confidence = check("confidence map", "confidence", false, (v) => setConfidence(v), "C: magenta where the model is unsure");
   const proposalButton = h("button", { type: "button", "data-testid": "load-proposal", title: "Replace the mask by the model's proposal (undoable)", onclick: () => replaceByProposal() }, "Load proposal");
+  // When a proposal is mostly wrong (objects on debris or texture), drawing from an empty mask
+  // is less work than deleting its objects one by one.
+  const clearButton = h("button", { type: "button", "data-testid": "clear-mask", title: "Remove every object and start from an empty mask (undoable)", onclick: () => clearMask() }, "Clear mask");
   const overlayPanel = h("section", { class: "panel" }, h("h3", {}, "Overlay"),
     h("label", { class: "row" }, h("span", { class: "lbl" }, "opacity"), opacity),
     showMask.el, outline.el, confidence.el,
-    readOnly ? null : h("div", { class: "row buttons" }, proposalButton));
+    readOnly ? null : h("div", { class: "row buttons" }, proposalButton, clearButton));
 
   // ---- display panel and info
   const displayEl = displayPanel(raster, settings, () => { display.render(settings); stage.invalidate(); });
@@ -251,6 +254,17 @@ export async function annotateView(root, app, imageId) {
     }
     confLayer.visible = on;
     stage.invalidate();
+  }
+
+  function clearMask() {
+    const whole = { x0: 0, y0: 0, x1: width, y1: height };
+    mask.begin();
+    mask.touch(whole);
+    mask.data.fill(0);
+    editor.finishEdit(whole, "clear mask");
+    // The proposal the annotator started from stays recorded: a cleared proposal is exactly the
+    // case the service counts as "worse than empty".
+    say("Mask cleared; Ctrl+Z brings it back.", "ok");
   }
 
   async function replaceByProposal() {

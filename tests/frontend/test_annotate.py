@@ -154,10 +154,18 @@ def test_brush_erase_fill_undo_redo_save_reads_back_exact_pixels(
     assert _label_count(page, 2) == filled
     page.keyboard.press("Control+z")
     page.get_by_test_id("redo").click()
+
+    # 6. clear the whole mask (a proposal worse than nothing), then take it back
+    drawn = _label_count(page, 0)
+    page.get_by_test_id("clear-mask").click()
+    assert _label_count(page, 0) == expected.size
+    expect(page.get_by_test_id("status-message")).to_contain_text("Mask cleared")
+    page.keyboard.press("Control+z")
+    assert _label_count(page, 0) == drawn and _label_count(page, 2) == filled
     expect(page.get_by_test_id("dirty")).to_contain_text("unsaved")
     shot("before-save")
 
-    # 6. save, read back through the REST API
+    # 7. save, read back through the REST API
     page.get_by_test_id("save").click()
     expect(page.get_by_test_id("status-message")).to_contain_text("Saved version 1")
     expect(page.get_by_test_id("dirty")).to_have_text("")
