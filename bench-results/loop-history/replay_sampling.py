@@ -39,11 +39,64 @@ def image_type(image: np.ndarray) -> str:
     return "B" if a.mean() > 100 else "F"
 
 
-def main(variant: str, rounds_wanted: list[int], steps: int, loop_json: Path) -> None:
-    seed = int(os.environ.get("SEED", "0"))
+def dev_stems() -> tuple[list[str], list[str]]:
+    """The loop runs' 96 pool images, and 60 other pool images no run ever uploads."""
     pool, _ = _read_split(DATA, 0, 96, 40)
     everything, _ = _read_split(DATA, 0, 0, 40)
-    dev = [s for s in everything if s not in set(pool)][:60]
+    return pool, [s for s in everything if s not in set(pool)][:60]
+
+
+def served_until(rounds: list[dict], r: int) -> tuple[list[str], list[str]]:
+    """Training and validation stems served in rounds 1..r of a loop run."""
+    served = [s for past in rounds[:r] for s in past["served"]]
+    return (
+        [s["stem"] for s in served if not s["validation"]],
+        [s["stem"] for s in served if s["validation"]],
+    )
+
+
+def service_recipe(steps: int, seed: int = 0, **overrides: object) -> TrainConfig:
+    """The service's fine-tuning recipe: cosine decay, last weights, equal crop shares."""
+    settings: dict = {"in_channels": 3, "sampling": "image", **overrides}
+    return TrainConfig(
+        kind="instance",
+        steps=steps,
+        seed=seed,
+        device="cpu",
+        schedule="cosine",
+        keep="last",
+        **settings,
+    )
+
+
+def by_type(scores: list[dict], types: list[str]) -> dict[str, list[float]]:
+    """Mean Dice and object F1 per image type present."""
+    return {
+        t: [round(mean_scores(part)[m], 3) for m in ("dice", "object_f1")]
+        for t in "FCB"
+        if (part := [s for s, kind in zip(scores, types, strict=True) if kind == t])
+    }
+
+
+def report(
+    fields: dict, model: Checkpoint, dev_images: list, dev_masks: list, types: list[str]
+) -> None:
+    """Score ``model`` on the dev images as proposed (unsure objects left out) and print one
+    JSON line: ``fields``, then Dice and object F1 overall and per image type."""
+    scores = [
+        segmentation_scores(
+            predict(model, image, min_object_confidence=0.75).labels, mask, kind="instance"
+        )
+        for image, mask in zip(dev_images, dev_masks, strict=True)
+    ]
+    mean = mean_scores(scores)
+    line = {**fields, "dice": round(mean["dice"], 4), "f1": round(mean["object_f1"], 4)}
+    print(json.dumps({**line, **by_type(scores, types)}), flush=True)
+
+
+def main(variant: str, rounds_wanted: list[int], steps: int, loop_json: Path) -> None:
+    seed = int(os.environ.get("SEED", "0"))
+    pool, dev = dev_stems()
     if not ENCODER.exists():
         config = PretrainConfig(method="masked", in_channels=3, minutes=4, device="cpu")
         pretrain([rgb(s) for s in pool], config).save(ENCODER)
@@ -53,19 +106,8 @@ def main(variant: str, rounds_wanted: list[int], steps: int, loop_json: Path) ->
     dev_masks = [_labels(DATA, s) for s in dev]
     types = [image_type(i) for i in dev_images]
     for r in rounds_wanted:
-        served = [s for past in rounds[:r] for s in past["served"]]
-        train_stems = [s["stem"] for s in served if not s["validation"]]
-        val_stems = [s["stem"] for s in served if s["validation"]]
-        config = TrainConfig(
-            kind="instance",
-            in_channels=3,
-            steps=steps,
-            seed=seed,
-            device="cpu",
-            schedule="cosine",
-            keep="last",
-            sampling=variant,
-        )
+        train_stems, val_stems = served_until(rounds, r)
+        config = service_recipe(steps, seed, sampling=variant)
         start = time.time()
         model = train(
             [rgb(s) for s in train_stems],
@@ -75,36 +117,9 @@ def main(variant: str, rounds_wanted: list[int], steps: int, loop_json: Path) ->
             val_images=[rgb(s) for s in val_stems] or None,
             val_masks=[_labels(DATA, s) for s in val_stems] or None,
         )
-        scores = [
-            segmentation_scores(
-                predict(model, image, min_object_confidence=0.75).labels, mask, kind="instance"
-            )
-            for image, mask in zip(dev_images, dev_masks, strict=True)
-        ]
-        by_type = {
-            t: [s for s, kind in zip(scores, types, strict=True) if kind == t] for t in "FCB"
-        }
-        mean = mean_scores(scores)
-        print(
-            json.dumps(
-                {
-                    "variant": variant,
-                    "seed": seed,
-                    "round": r,
-                    "train": len(train_stems),
-                    "steps": model.config["steps"],
-                    "train_s": round(time.time() - start),
-                    "dice": round(mean["dice"], 4),
-                    "f1": round(mean["object_f1"], 4),
-                    **{
-                        t: [round(mean_scores(s)[m], 3) for m in ("dice", "object_f1")]
-                        for t, s in by_type.items()
-                        if s
-                    },
-                }
-            ),
-            flush=True,
-        )
+        fields = {"variant": variant, "seed": seed, "round": r, "train": len(train_stems)}
+        fields |= {"steps": model.config["steps"], "train_s": round(time.time() - start)}
+        report(fields, model, dev_images, dev_masks, types)
 
 
 if __name__ == "__main__":

@@ -24,20 +24,26 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from replay_sampling import DATA, ENCODER, image_type, rgb  # this folder
+from replay_sampling import (  # this folder
+    DATA,
+    ENCODER,
+    dev_stems,
+    image_type,
+    report,
+    rgb,
+    served_until,
+    service_recipe,
+)
 
-from backend.bench.loop import _labels, _read_split
-from models import Checkpoint, PretrainConfig, TrainConfig, predict, pretrain, train
+from backend.bench.loop import _labels
+from models import Checkpoint, PretrainConfig, pretrain, train
 from models.bench_data import to_gray
-from models.metrics import mean_scores, segmentation_scores
 
 GREY_ENCODER = Path("/tmp/replay-encoder-grey.pt")
 
 
 def main(variant: str, steps: int, loop_json: Path) -> None:
-    pool, _ = _read_split(DATA, 0, 96, 40)
-    everything, _ = _read_split(DATA, 0, 0, 40)
-    dev = [s for s in everything if s not in set(pool)][:60]
+    pool, dev = dev_stems()
     grey = variant.startswith("grey")
     channels, path = (1, GREY_ENCODER) if grey else (3, ENCODER)
 
@@ -58,60 +64,25 @@ def main(variant: str, steps: int, loop_json: Path) -> None:
     previous: Checkpoint | None = None
     first = 0
     for r in range(1, len(rounds) + 1):
-        served = [s for past in rounds[:r] for s in past["served"]]
-        train_stems = [s["stem"] for s in served if not s["validation"]]
-        val_stems = [s["stem"] for s in served if s["validation"]]
+        train_stems, val_stems = served_until(rounds, r)
         first = first or len(train_stems)
         budget = steps
         if variant == "grow":
             budget = round(steps * np.sqrt(len(train_stems) / first))
-        config = TrainConfig(
-            kind="instance",
-            in_channels=channels,
-            steps=budget,
-            seed=0,
-            device="cpu",
-            schedule="cosine",
-            keep="last",
-            sampling="image",
-        )
         start = time.time()
         init = previous if variant == "warm" and previous is not None else encoder
         model = train(
             [read(s) for s in train_stems],
             [_labels(DATA, s) for s in train_stems],
-            config,
+            service_recipe(budget, in_channels=channels),
             init=init,
             val_images=[read(s) for s in val_stems] or None,
             val_masks=[_labels(DATA, s) for s in val_stems] or None,
         )
         previous = model
-        scores = [
-            segmentation_scores(
-                predict(model, image, min_object_confidence=0.75).labels, mask, kind="instance"
-            )
-            for image, mask in zip(dev_images, dev_masks, strict=True)
-        ]
-        by_type = {t: [s for s, k in zip(scores, types, strict=True) if k == t] for t in "FCB"}
-        mean = mean_scores(scores)
-        print(
-            json.dumps(
-                {
-                    "variant": variant,
-                    "round": r,
-                    "train": len(train_stems),
-                    "steps": budget,
-                    "train_s": round(time.time() - start),
-                    "dice": round(mean["dice"], 4),
-                    "f1": round(mean["object_f1"], 4),
-                    **{
-                        t: [round(mean_scores(s)[m], 3) for m in ("dice", "object_f1")]
-                        for t, s in by_type.items()
-                        if s
-                    },
-                }
-            ),
-            flush=True,
+        fields = {"variant": variant, "round": r, "train": len(train_stems), "steps": budget}
+        report(
+            fields | {"train_s": round(time.time() - start)}, model, dev_images, dev_masks, types
         )
 
 

@@ -1,0 +1,66 @@
+"""One-off: would averaging two versions' probabilities keep both the common and the rare types?
+
+Trains round 1's and round 6's models of a loop run's labeled sets (as ``replay_warm.py`` does
+with variant ``ssl``) and scores each and the mean of their softmax outputs on the same 60
+unserved pool images, never the test split.
+
+    PYTHONPATH=.:bench-results/loop-history \\
+        python bench-results/loop-history/replay_ensemble.py 1500 LOOP_JSON
+"""
+
+import json
+import sys
+from pathlib import Path
+
+from replay_sampling import (  # this folder
+    DATA,
+    ENCODER,
+    by_type,
+    dev_stems,
+    image_type,
+    rgb,
+    served_until,
+    service_recipe,
+)
+
+from backend.bench.loop import _labels
+from models import Checkpoint, train
+from models.inference import labels_from_probabilities, raw_probabilities
+from models.metrics import mean_scores, segmentation_scores
+
+
+def main(steps: int, loop_json: Path) -> None:
+    _, dev = dev_stems()
+    encoder = Checkpoint.load(ENCODER)  # made by replay_warm.py / replay_sampling.py
+    rounds = json.loads(loop_json.read_text())["rounds"]
+    models = {}
+    for r in (1, len(rounds)):
+        train_stems, val_stems = served_until(rounds, r)
+        models[r] = train(
+            [rgb(s) for s in train_stems],
+            [_labels(DATA, s) for s in train_stems],
+            service_recipe(steps),
+            init=encoder,
+            val_images=[rgb(s) for s in val_stems],
+            val_masks=[_labels(DATA, s) for s in val_stems],
+        )
+    first, last = models.values()
+    rows: dict[str, list[dict]] = {"first": [], "last": [], "mean": []}
+    types = []
+    for stem in dev:
+        image, truth = rgb(stem), _labels(DATA, stem)
+        types.append(image_type(image))
+        p1 = raw_probabilities(first, image, device="cpu")
+        p2 = raw_probabilities(last, image, device="cpu")
+        for name, p in (("first", p1), ("last", p2), ("mean", (p1 + p2) / 2)):
+            labels = labels_from_probabilities(p, "instance").labels
+            rows[name].append(segmentation_scores(labels, truth, kind="instance"))
+    for name, scores in rows.items():
+        mean = mean_scores(scores)
+        parts = " ".join(f"{t} {d:.3f}/{f:.3f}" for t, (d, f) in by_type(scores, types).items())
+        print(f"{name:5s} dice {mean['dice']:.4f} f1 {mean['object_f1']:.4f} {parts}", flush=True)
+    print(f"steps {steps}; rounds 1 and {len(rounds)} of {loop_json}", flush=True)
+
+
+if __name__ == "__main__":
+    main(int(sys.argv[1]), Path(sys.argv[2]))
