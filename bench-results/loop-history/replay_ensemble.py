@@ -1,8 +1,9 @@
-"""One-off: would averaging two versions' probabilities keep both the common and the rare types?
+"""One-off: would averaging two versions keep both the common and the rare types?
 
 Trains round 1's and round 6's models of a loop run's labeled sets (as ``replay_warm.py`` does
-with variant ``ssl``) and scores each and the mean of their softmax outputs on the same 60
-unserved pool images, never the test split.
+with variant ``ssl``) and scores each, the mean of their softmax outputs ("mean"), and one
+network with the mean of their weights ("soup": both are fine-tuned from the same encoder) on
+the same 60 unserved pool images, never the test split.
 
     PYTHONPATH=.:bench-results/loop-history \\
         python bench-results/loop-history/replay_ensemble.py 1500 LOOP_JSON
@@ -45,14 +46,20 @@ def main(steps: int, loop_json: Path) -> None:
             val_masks=[_labels(DATA, s) for s in val_stems],
         )
     first, last = models.values()
-    rows: dict[str, list[dict]] = {"first": [], "last": [], "mean": []}
+    averaged = {
+        k: (v + last.state_dict[k]) / 2 if v.is_floating_point() else v
+        for k, v in first.state_dict.items()
+    }
+    soup = Checkpoint(last.config, averaged)
+    rows: dict[str, list[dict]] = {"first": [], "last": [], "mean": [], "soup": []}
     types = []
     for stem in dev:
         image, truth = rgb(stem), _labels(DATA, stem)
         types.append(image_type(image))
         p1 = raw_probabilities(first, image, device="cpu")
         p2 = raw_probabilities(last, image, device="cpu")
-        for name, p in (("first", p1), ("last", p2), ("mean", (p1 + p2) / 2)):
+        p3 = raw_probabilities(soup, image, device="cpu")
+        for name, p in (("first", p1), ("last", p2), ("mean", (p1 + p2) / 2), ("soup", p3)):
             labels = labels_from_probabilities(p, "instance").labels
             rows[name].append(segmentation_scores(labels, truth, kind="instance"))
     for name, scores in rows.items():
