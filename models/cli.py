@@ -16,6 +16,7 @@ from tqdm import tqdm
 from models.checkpoint import Checkpoint
 from models.config import KINDS, PretrainConfig, Progress, TrainConfig
 from models.data import infer_in_channels
+from models.inference import check_ensemble
 from models.inference import predict as predict_image
 from models.io import list_images, read_image, read_label, write_label
 from models.postprocess import MIN_OBJECT_CONFIDENCE
@@ -242,7 +243,13 @@ def _semantic_classes(masks: list[np.ndarray]) -> int:
 
 @app.command()
 def predict(
-    model: Annotated[Path, typer.Option("--model", help="Model checkpoint (MODEL.pt).")],
+    model: Annotated[
+        list[Path],
+        typer.Option(
+            "--model",
+            help="Model checkpoint (MODEL.pt); give it more than once to average several models.",
+        ),
+    ],
     images: ImagesOpt,
     out: Annotated[Path, typer.Option("--out", help="Directory for label images (.png).")],
     tta: Annotated[bool, typer.Option("--tta", help="Average over flips.")] = False,
@@ -258,18 +265,25 @@ def predict(
     device: DeviceOpt = "auto",
 ) -> None:
     """Write one label image per input image (same stem, .png; 16-bit above 255 labels)."""
+    checkpoints = []
+    for path in model:
+        try:
+            checkpoint = Checkpoint.load(path)
+        except (FileNotFoundError, ValueError) as error:
+            raise _fail(f"--model: {error}") from error
+        if checkpoint.role != "segmenter":
+            raise _fail(f"--model: {path} is a pretraining checkpoint; train a model from it first")
+        checkpoints.append(checkpoint)
     try:
-        checkpoint = Checkpoint.load(model)
-    except (FileNotFoundError, ValueError) as error:
+        check_ensemble(checkpoints)
+    except ValueError as error:
         raise _fail(f"--model: {error}") from error
-    if checkpoint.role != "segmenter":
-        raise _fail(f"--model: {model} is a pretraining checkpoint; train a model from it first")
     stems, loaded = _load_images(images)
     out.mkdir(parents=True, exist_ok=True)
     for stem, image in tqdm(list(zip(stems, loaded, strict=True)), desc="predict", unit="img"):
         try:
             prediction = predict_image(
-                checkpoint,
+                checkpoints,
                 image,
                 tta=tta,
                 device=device,

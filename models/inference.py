@@ -4,6 +4,7 @@ augmentation."""
 from __future__ import annotations
 
 import copy
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -107,7 +108,7 @@ def labels_from_probabilities(
 
 
 def predict(
-    model: Checkpoint,
+    model: Checkpoint | Sequence[Checkpoint],
     image: np.ndarray,
     *,
     tta: bool = False,
@@ -117,17 +118,46 @@ def predict(
 ) -> Prediction:
     """Label image and confidence for one image (H, W) or (H, W, C) of any size and dtype.
 
-    The network is built once per checkpoint and device and reused by later calls. For instance
-    models, ``min_object_confidence`` drops objects whose mean confidence is lower (see
-    ``models.postprocess.drop_unsure``; the default is what the service proposes and what
+    The network is built once per checkpoint and device and reused by later calls. Several
+    checkpoints of one kind and class count are an ensemble: their probabilities are averaged
+    before post-processing (two loop versions trained on different image types did better
+    averaged than either alone, ``bench-results/loop-history/replay_ensemble.txt``). For
+    instance models, ``min_object_confidence`` drops objects whose mean confidence is lower
+    (see ``models.postprocess.drop_unsure``; the default is what the service proposes and what
     fine-tuning validates on); 0 keeps every object. A semantic model's class offsets
     (``checkpoint.config["calibration"]``, see ``models.calibration``) are applied unless
     ``calibrated`` is False.
     """
-    probs = raw_probabilities(model, image, tta=tta, device=device)
-    if calibrated:
-        probs = calibrate(model, probs)
-    return labels_from_probabilities(probs, str(model.config["kind"]), min_object_confidence)
+    members = check_ensemble([model] if isinstance(model, Checkpoint) else list(model))
+
+    def probabilities(member: Checkpoint) -> np.ndarray:
+        probs = raw_probabilities(member, image, tta=tta, device=device)
+        return calibrate(member, probs) if calibrated else probs
+
+    total = probabilities(members[0])
+    for member in members[1:]:
+        total = total + probabilities(member)
+    kind = str(members[0].config["kind"])
+    return labels_from_probabilities(total / len(members), kind, min_object_confidence)
+
+
+def check_ensemble(models: list[Checkpoint]) -> list[Checkpoint]:
+    """``models`` if they can be averaged: segmenters of one kind with the same outputs."""
+    if not models:
+        raise ValueError("predict needs at least one model checkpoint")
+    for member in models:
+        if member.role != "segmenter":
+            raise ValueError(
+                "predict needs a trained segmenter checkpoint, not a pretext checkpoint"
+            )
+    outputs = {(str(m.config["kind"]), int(m.config["out_channels"])) for m in models}
+    if len(outputs) > 1:
+        found = ", ".join(f"{k} with {c} outputs" for k, c in sorted(outputs))
+        raise ValueError(
+            f"the models to average predict different things ({found}); "
+            "give models of one collection kind and class list"
+        )
+    return models
 
 
 def raw_probabilities(

@@ -93,6 +93,13 @@ def test_cli_runs_pretrain_train_predict_end_to_end(
     assert result.exit_code == 0, result.output
     assert sorted(p.name for p in out.iterdir()) == ["cell0.png", "cell1.png", "cell2.png"]
     assert read_label(out / "cell0.png").shape == (64, 64)
+    # --model twice averages the models; one model averaged with itself predicts the same.
+    twice = tmp_path / "twice"
+    args = ["predict", "--model", str(model), "--model", str(model), "--images", str(images)]
+    result = runner.invoke(app, [*args, "--out", str(twice), "--device", "cpu"])
+    assert result.exit_code == 0, result.output
+    for name in ("cell0.png", "cell1.png", "cell2.png"):
+        assert (read_label(twice / name) == read_label(out / name)).all()
 
 
 def test_cli_fails_on_missing_image_directory(tmp_path: Path) -> None:

@@ -88,3 +88,23 @@ def test_embed_works_on_pretext_checkpoint(
     config = PretrainConfig(method="masked", steps=1, batch_size=1, crop_size=32, device="cpu")
     encoder = pretrain(nuclei[0], config)
     assert embed(encoder, nuclei[0][0], device="cpu").shape == (128,)
+
+
+def test_predict_averages_an_ensemble_of_models() -> None:
+    image = np.random.default_rng(2).random((40, 48)).astype(np.float32)
+    model = _random_model()
+    alone = predict(model, image, device="cpu")
+    twice = predict([model, model], image, device="cpu")
+    np.testing.assert_array_equal(alone.labels, twice.labels)
+    np.testing.assert_allclose(alone.confidence, twice.confidence, atol=1e-6)
+    torch.manual_seed(1)
+    other = Checkpoint(model.config, build_segmenter("small", 1, 3).state_dict())
+    mixed = predict([model, other], image, device="cpu", min_object_confidence=0)
+    assert mixed.labels.shape == image.shape
+
+
+def test_predict_rejects_models_that_predict_different_things() -> None:
+    with pytest.raises(ValueError, match="predict different things"):
+        predict([_random_model(), _random_model("semantic", 4)], np.zeros((8, 8)))
+    with pytest.raises(ValueError, match="at least one model"):
+        predict([], np.zeros((8, 8)))
