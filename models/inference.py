@@ -146,10 +146,7 @@ def check_ensemble(models: list[Checkpoint]) -> list[Checkpoint]:
     if not models:
         raise ValueError("predict needs at least one model checkpoint")
     for member in models:
-        if member.role != "segmenter":
-            raise ValueError(
-                "predict needs a trained segmenter checkpoint, not a pretext checkpoint"
-            )
+        _require_segmenter(member)
     outputs = {(str(m.config["kind"]), int(m.config["out_channels"])) for m in models}
     if len(outputs) > 1:
         found = ", ".join(f"{k} with {c} outputs" for k, c in sorted(outputs))
@@ -165,13 +162,17 @@ def raw_probabilities(
 ) -> np.ndarray:
     """The segmenter's softmax for one image, before any class offsets. Shape: (H, W[, C]) ->
     (K, H, W) float32."""
-    if model.role != "segmenter":
-        raise ValueError("predict needs a trained segmenter checkpoint, not a pretext checkpoint")
+    _require_segmenter(model)
     net = model.module(resolve_device(device))
     prepared = prepare_image(
         np.asarray(image), int(model.config["in_channels"]), polarity_of(model.config)
     )
     return predict_probabilities(net, prepared, tta=tta)
+
+
+def _require_segmenter(model: Checkpoint) -> None:
+    if model.role != "segmenter":
+        raise ValueError("predict needs a trained segmenter checkpoint, not a pretext checkpoint")
 
 
 def calibrate(model: Checkpoint, probs: np.ndarray) -> np.ndarray:

@@ -66,8 +66,7 @@ def object_matches(pred: np.ndarray, gt: np.ndarray) -> tuple[int, int, int]:
     The assignment maximises total IoU (Hungarian), so the matching is one-to-one even in the
     corner case of two candidates both at exactly 0.5.
     """
-    table = _Overlaps(pred, gt)
-    return len(table.matched_gt), table.num_p, table.num_g
+    return _Overlaps(pred, gt).counts()
 
 
 def object_errors(pred: np.ndarray, gt: np.ndarray) -> dict[str, int]:
@@ -132,6 +131,10 @@ class _Overlaps:
         self.num_p, self.num_g = contingency.shape
         self.matched_p, self.matched_gt = self._match()
 
+    def counts(self) -> tuple[int, int, int]:
+        """(matched, predicted, ground-truth) object counts."""
+        return len(self.matched_gt), self.num_p, self.num_g
+
     def _match(self) -> tuple[np.ndarray, np.ndarray]:
         none = np.zeros(0, dtype=np.int64)
         if self.num_p == 0 or self.num_g == 0:
@@ -176,7 +179,7 @@ def _semantic_scores(pred: np.ndarray, gt: np.ndarray, num_classes: int) -> dict
 def _instance_scores(pred: np.ndarray, gt: np.ndarray) -> dict[str, float]:
     dice, iou = _overlap_scores(pred > 0, gt > 0)
     table = _Overlaps(pred, gt)
-    tp, num_p, num_g = len(table.matched_gt), table.num_p, table.num_g
+    tp, num_p, num_g = table.counts()
     if num_p == 0 and num_g == 0:
         precision = recall = f1 = 1.0
     else:
