@@ -322,10 +322,13 @@ def _play(
         # Rejected versions are scored on the test images too (never seen by the service's
         # decision), to tell whether the promotion rule got it right.
         new_versions = []
+        number_of = {m["id"]: m["version"] for m in models}
         for m in reversed(models):
             if m["version"] in known:
                 continue
             entry = {k: m[k] for k in VERSION_FIELDS}
+            # The versions whose networks it averages its predictions with.
+            entry["ensemble_with"] = [number_of.get(i) for i in m["ensemble_with_ids"]]
             entry["test_dice"], entry["test_object_f1"] = _score_test(
                 http, config.data, test_ids, m["id"]
             )
@@ -354,10 +357,9 @@ def _play(
             f"active v{active['version'] if active else '-'}, waited {wait:.0f} s, p95 {p95}"
         )
         for entry in new_versions:
-            print(
-                f"  v{entry['version']} {entry['status']}: test dice {fmt(entry['test_dice'])}, "
-                f"f1 {fmt(entry['test_object_f1'])} ({entry['reason']})"
-            )
+            partner = "".join(f" + v{v}" for v in entry["ensemble_with"])
+            test = f"test dice {fmt(entry['test_dice'])}, f1 {fmt(entry['test_object_f1'])}"
+            print(f"  v{entry['version']}{partner} {entry['status']}: {test} ({entry['reason']})")
         sys.stdout.flush()
     stats = http.get(f"/api/v1/collections/{cid}/stats")
     stats.raise_for_status()

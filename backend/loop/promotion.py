@@ -19,10 +19,11 @@ TIE = 1e-6
 
 
 def score(
-    checkpoint, images: list[np.ndarray], masks: list[np.ndarray], kind: str, num_classes: int
+    members, images: list[np.ndarray], masks: list[np.ndarray], kind: str, num_classes: int
 ) -> dict[str, float]:  # type: ignore[no-untyped-def]
-    """Mean Dice, IoU (and object F1 for instance) of a checkpoint over labeled images, with
-    unsure objects left out as in the proposals, so the gate judges what the scientist is shown."""
+    """Mean Dice, IoU (and object F1 for instance) over labeled images of a checkpoint, or of
+    several averaged as a version predicts (``models.predict``), with unsure objects left out as
+    in the proposals, so the gate judges what the scientist is shown."""
     from models import predict
     from models.metrics import mean_scores, segmentation_scores
 
@@ -30,7 +31,7 @@ def score(
         return {}
     scores = [
         segmentation_scores(
-            predict(checkpoint, image).labels,
+            predict(members, image).labels,
             mask,
             kind=kind,
             num_classes=num_classes,

@@ -12,10 +12,13 @@ from sqlalchemy.orm import Session
 
 from backend.imaging import encode_mask, encode_png
 from backend.loop.data import image_array, mask_array
+from backend.loop.ensembles import member_keys
 from backend.orm import Image, ModelVersion, Prediction
 from backend.storage import BlobStore
 
-_CACHE_SIZE = 3
+# The networks of the active version and of a candidate (see backend.loop.ensembles), and an
+# encoder: small networks, and loading one costs more than a 512 px prediction.
+_CACHE_SIZE = 12
 _cache: OrderedDict[str, object] = OrderedDict()
 _cache_lock = threading.Lock()
 # One prediction at a time per process: torch already uses every core, and two concurrent
@@ -56,17 +59,20 @@ class Computed:
     embedding: list[float]
 
 
-def compute(store: BlobStore, model: ModelVersion, image: Image) -> Computed:
+def compute(store: BlobStore, keys: list[str], image: Image) -> Computed:
+    """The proposal of the networks stored under ``keys`` (``ensembles.member_keys``), averaged."""
     from models import embed, predict
     from models.postprocess import MIN_OBJECT_CONFIDENCE, leave_out_unsure
 
-    checkpoint = load_checkpoint(store, model.checkpoint_key)
+    members = [load_checkpoint(store, key) for key in keys]
     array = image_array(store, image)
     with _predict_lock:
         # Every object first: the uncertainty below needs the unsure ones too.
-        result = predict(checkpoint, array, min_object_confidence=0.0)
-        vector = embed(checkpoint, array)
-    kind = str(checkpoint.config["kind"])
+        result = predict(members, array, min_object_confidence=0.0)
+        # The version's own encoder: partners change from version to version, and the
+        # "diverse" strategy compares embeddings of one version.
+        vector = embed(members[0], array)
+    kind = str(members[0].config["kind"])
     return Computed(
         labels=leave_out_unsure(result.labels, result.confidence, kind, MIN_OBJECT_CONFIDENCE),
         confidence=result.confidence,
@@ -83,7 +89,7 @@ def store_prediction(
     existing = cached(db, model.id, image.id)
     if existing is not None:
         return existing
-    computed = compute(store, model, image)
+    computed = compute(store, member_keys(db, model), image)
     labels = computed.labels
     labels_key, _ = store.put(
         encode_mask(labels.astype(np.uint16 if labels.max() > 255 else np.uint8))

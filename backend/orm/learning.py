@@ -54,6 +54,11 @@ class ModelVersion(Base):
     )
     encoder_id: Mapped[int | None] = mapped_column(ForeignKey("encoders.id", ondelete="SET NULL"))
     checkpoint_key: Mapped[str] = mapped_column(String(64))
+    # The versions whose own networks this one averages its probabilities with, newest first
+    # (never their partners in turn; at most ENSEMBLE_MAX networks in all). Versions trained
+    # on different image types did better averaged than any alone
+    # (bench-results/loop-history/replay_ensemble.txt, replay_chain.txt).
+    ensemble_with_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
     # Validation scores {dice, iou, object_f1[, objects_merged]} of this version, and of the one
     # active when it finished, on the same validation images.
     metrics: Mapped[dict[str, float]] = mapped_column(JSON)

@@ -1,6 +1,6 @@
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from backend.schemas.common import Public, UtcDatetime
 from backend.schemas.images import ImagePublic
@@ -19,6 +19,11 @@ class JobParams(BaseModel):
     encoder: str | None = None
     lr: float | None = Field(default=None, gt=0, allow_inf_nan=False, description="learning rate")
     model_id: int | None = Field(default=None, gt=0, description="version to predict with")
+    ensemble: StrictBool | None = Field(
+        default=None,
+        description="train: average the new version's predictions with the active version's "
+        "network (default true when there is an active version)",
+    )
 
 
 class JobCreate(BaseModel):
@@ -63,6 +68,7 @@ class ModelPublic(Public):
     init: str
     parent_id: int | None
     encoder_id: int | None
+    ensemble_with_ids: list[int]
     metrics: dict[str, float]
     baseline_metrics: dict[str, float] | None
     reason: str | None

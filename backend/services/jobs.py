@@ -15,7 +15,7 @@ from models.pretext import PRETEXTS
 
 _ALLOWED = {
     "pretrain": {"minutes", "steps", "method", "lr"},
-    "train": {"minutes", "steps", "epochs", "init", "encoder", "lr"},
+    "train": {"minutes", "steps", "epochs", "init", "encoder", "lr", "ensemble"},
     "predict": {"model_id"},
 }
 

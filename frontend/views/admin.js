@@ -46,6 +46,9 @@ export async function adminView(root, app, id) {
   const minutes = /** @type {HTMLInputElement} */ (h("input", { type: "number", min: "0.1", step: "0.1", placeholder: "auto", "data-testid": "train-minutes", class: "num" }));
   const init = /** @type {HTMLSelectElement} */ (h("select", { "data-testid": "train-init" },
     h("option", { value: "" }, "default"), ["previous", "ssl", "scratch"].map((v) => h("option", { value: v }, v))));
+  // Unticked: the new version predicts with its own network alone instead of averaging with
+  // the active version's (params.ensemble, see README "The loop").
+  const ensemble = /** @type {HTMLInputElement} */ (h("input", { type: "checkbox", checked: true, "data-testid": "train-ensemble" }));
   const method = /** @type {HTMLSelectElement} */ (h("select", { "data-testid": "pretrain-method" },
     h("option", { value: "" }, "default"), PRETEXTS.map((v) => h("option", { value: v }, v))));
 
@@ -56,6 +59,7 @@ export async function adminView(root, app, id) {
     if (steps.value) params.steps = Number(steps.value);
     if (minutes.value) params.minutes = Number(minutes.value);
     if (kind === "train" && init.value) params.init = init.value;
+    if (kind === "train" && !ensemble.checked) params.ensemble = false;
     if (kind === "pretrain" && method.value) params.method = method.value;
     startButtons.forEach((b) => { b.disabled = true; });
     jobMessage.replaceChildren(notice(`Starting a ${kind} job…`, "info"));
@@ -173,10 +177,19 @@ export async function adminView(root, app, id) {
     /** @type {{data: any[]}} */
     const list = await getJson(`/collections/${id}/models`);
     const rows = [...list.data].sort((a, b) => b.version - a.version);
+    const versions = new Map(rows.map((m) => [m.id, m.version]));
+    /** @param {any} m */
+    const partners = (m) => {
+      /** @type {string[]} */
+      const others = (m.ensemble_with_ids || []).map((/** @type {number} */ i) => `v${versions.get(i) ?? "?"}`);
+      if (!others.length) return "";
+      const files = [`v${m.version}`, ...others].map((v) => `--model ${v}.pt`).join(" ");
+      return h("span", { class: "muted", "data-testid": "model-ensemble", title: `Predicts with the mean of its own network and those of ${others.join(", ")}. To reproduce it offline, download each checkpoint: maskloop predict ${files}` }, others.map((v) => ` + ${v}`).join(""));
+    };
     modelsBody.replaceChildren(...rows.map((m) => h("tr", { "data-testid": "model-row", "data-version": String(m.version), "data-model-id": String(m.id) },
       h("td", { class: "num strong" }, `v${m.version}`),
       h("td", {}, h("span", { class: `badge model-${m.status}`, "data-testid": "model-status" }, m.status)),
-      h("td", {}, m.init),
+      h("td", {}, m.init, partners(m)),
       h("td", { class: "num" }, num(m.metrics?.dice)),
       h("td", { class: "num" }, num(m.metrics?.iou)),
       h("td", { class: "num" }, num(m.metrics?.object_f1)),
@@ -258,6 +271,7 @@ export async function adminView(root, app, id) {
         h("label", { class: "inline" }, "pretext ", method),
         startButtons[0],
         h("label", { class: "inline" }, "init ", init),
+        h("label", { class: "inline", title: "Average the new version's predictions with the active version's network" }, ensemble, " average with active"),
         startButtons[1]),
       jobMessage,
       h("table", { class: "grid-table jobs", "data-testid": "jobs-table" },

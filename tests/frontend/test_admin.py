@@ -109,6 +109,19 @@ def test_training_progress_reaches_the_end_and_version_appears(
     assert latest["proposal_model_id"] == model_id
     assert latest["source"] == "corrected_proposal"
 
+    # A retrain averages with the active version by default, and the table says with which.
+    page.goto(f"/#/admin/{cid}")
+    expect(page.get_by_test_id("train-ensemble")).to_be_checked()
+    page.get_by_test_id("train-steps").fill("4")
+    with page.expect_response(
+        lambda r: r.url.endswith(f"/collections/{cid}/jobs") and r.request.method == "POST"
+    ) as posted:
+        page.get_by_test_id("start-train").click()
+    assert posted.value.status == 201 and "ensemble" not in posted.value.json()["params"]
+    second = page.locator('[data-testid="model-row"][data-version="2"]')
+    expect(second).to_be_visible(timeout=180_000)
+    expect(second.get_by_test_id("model-ensemble")).to_have_text("+ v1")
+
 
 def test_pretrain_can_be_cancelled_and_settings_saved(
     logged_in: Page, admin: httpx.Client, shot

@@ -28,10 +28,13 @@ def get_checkpoint(model_id: int, db: SessionDep, store: StorageDep, _user: View
     model = service.get_model(db, model_id)
     collection = db.get(Collection, model.collection_id)
     name = f"{collection.name if collection else 'model'}-v{model.version}.pt".replace('"', "")
+    headers = {"Content-Disposition": f'attachment; filename="{name}"'}
+    if model.ensemble_with_ids:
+        # The file holds this version's own network; its predictions average it with these
+        # versions' networks, each downloadable here under its own id.
+        headers["X-Ensemble-With"] = ",".join(str(i) for i in model.ensemble_with_ids)
     return Response(
-        store.get(model.checkpoint_key),
-        media_type="application/octet-stream",
-        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+        store.get(model.checkpoint_key), media_type="application/octet-stream", headers=headers
     )
 
 

@@ -17,7 +17,8 @@ from backend.loop.data import (
     split_validation,
     unlabeled_sample,
 )
-from backend.loop.promotion import decide, score
+from backend.loop.ensembles import checkpoint_keys, member_keys, partners_for_candidate
+from backend.loop.promotion import decide, primary_metric, score
 from backend.loop.proposals import load_checkpoint
 from backend.orm import Collection, Encoder, Image, Job, ModelStatus, ModelVersion
 from backend.orm._types import utcnow
@@ -34,7 +35,9 @@ class Plan:
     parent_id: int | None
     encoder_id: int | None
     active_id: int | None
-    active_key: str | None
+    active_keys: list[str]  # the active version's networks, scored as it predicts
+    # The versions whose networks the candidate averages with its own, and their checkpoints.
+    partners: list[tuple[int, str]]
     params: dict
     unlabeled: list[Image]
 
@@ -97,6 +100,10 @@ def _plan(ctx: JobContext, job_id: int) -> Plan:
         unlabeled = (
             unlabeled_sample(db, collection.id, MAX_IMAGES) if collection.kind == "semantic" else []
         )
+        wanted = job.params.get("ensemble", True)
+        partner_ids = partners_for_candidate(active, ctx.settings.ensemble_max) if wanted else []
+        keys = checkpoint_keys(db, partner_ids)
+        active_keys = member_keys(db, active) if active else []
         db.expunge_all()
         return Plan(
             collection,
@@ -107,7 +114,8 @@ def _plan(ctx: JobContext, job_id: int) -> Plan:
             parent,
             encoder,
             active.id if active else None,
-            active.checkpoint_key if active else None,
+            active_keys,
+            [(i, keys[i]) for i in partner_ids if i in keys],
             dict(job.params),
             unlabeled,
         )
@@ -172,29 +180,74 @@ def run(ctx: JobContext, job_id: int) -> str:
     )
     if ctx.reporter.cancelled:
         return "cancelled"
-    # Score the candidate and the active version the same way, on the same images.
+    partners = _partners(ctx, plan, checkpoint)
+    members = [checkpoint] + [network for _, network in partners]
+    # Score the candidate and the active version the same way they would predict, on the same
+    # images.
     ctx.reporter.log("scoring on the validation images")
-    candidate_metrics = score(
-        checkpoint, val_images, val_masks, collection.kind, collection.num_classes
-    )
-    baseline = None
-    if plan.active_key is not None and plan.val:
-        active_checkpoint = load_checkpoint(ctx.store, plan.active_key)
-        baseline = score(
-            active_checkpoint, val_images, val_masks, collection.kind, collection.num_classes
+
+    def scored(models: list) -> dict[str, float]:  # type: ignore[type-arg]
+        return score(models, val_images, val_masks, collection.kind, collection.num_classes)
+
+    candidate_metrics = scored(members)
+    if partners and plan.val:
+        alone = scored([checkpoint])
+        metric = primary_metric(collection.kind)
+        ctx.reporter.log(
+            f"{metric} {alone.get(metric, 0):.3f} alone, {candidate_metrics.get(metric, 0):.3f} "
+            f"averaged with {len(partners)} earlier network(s)"
         )
+    baseline = None
+    if plan.active_keys and plan.val:
+        baseline = scored([load_checkpoint(ctx.store, key) for key in plan.active_keys])
     ctx.reporter.update(1.0, 0.0, {}, 0)
     promote, reason = decide(
         candidate_metrics, baseline, plan.active_id is not None, collection.kind
     )
-    key = ctx.save_checkpoint(checkpoint)
-    _register(
-        ctx, job_id, plan, key, checkpoint.config, candidate_metrics, baseline, promote, reason
+    outcome = Outcome(
+        ctx.save_checkpoint(checkpoint),
+        [version_id for version_id, _ in partners],
+        checkpoint.config,
+        candidate_metrics,
+        baseline,
+        promote,
+        reason,
     )
+    _register(ctx, job_id, plan, outcome)
     return "succeeded"
 
 
-def _register(ctx, job_id, plan, key, config, metrics, baseline, promote, reason) -> None:  # type: ignore[no-untyped-def]
+def _partners(ctx: JobContext, plan: Plan, checkpoint) -> list[tuple[int, object]]:  # type: ignore[no-untyped-def]
+    """(version id, network) of the planned partners that predict the same thing from the same
+    channels as the candidate (see backend.loop.ensembles)."""
+    same = ("kind", "out_channels", "in_channels")
+    kept = []
+    for version_id, key in plan.partners:
+        partner = load_checkpoint(ctx.store, key)
+        if any(partner.config.get(k) != checkpoint.config.get(k) for k in same):
+            ctx.reporter.log(
+                f"not averaging with model {version_id}: it predicts from other channels or classes"
+            )
+            continue
+        kept.append((version_id, partner))
+    return kept
+
+
+@dataclass
+class Outcome:
+    """A finished training: what the new version row records."""
+
+    key: str  # its own network's checkpoint
+    ensemble_with: list[int]  # the versions whose networks it averages with
+    config: dict
+    metrics: dict[str, float]
+    baseline: dict[str, float] | None  # the active version's, on the same validation images
+    promote: bool
+    reason: str
+
+
+def _register(ctx: JobContext, job_id: int, plan: Plan, outcome: Outcome) -> None:
+    promote = outcome.promote
     with ctx.factory() as db:
         collection = db.get(Collection, plan.collection.id)
         number = (
@@ -212,15 +265,16 @@ def _register(ctx, job_id, plan, key, config, metrics, baseline, promote, reason
             init=plan.init,
             parent_id=plan.parent_id,
             encoder_id=plan.encoder_id,
-            checkpoint_key=key,
-            metrics=metrics,
-            baseline_metrics=baseline,
-            reason=reason,
+            ensemble_with_ids=outcome.ensemble_with,
+            checkpoint_key=outcome.key,
+            metrics=outcome.metrics,
+            baseline_metrics=outcome.baseline,
+            reason=outcome.reason,
             annotation_ids=[item.annotation.id for item in plan.train],
             val_annotation_ids=[item.annotation.id for item in plan.val],
             train_images=len(plan.train),
             val_images=len(plan.val),
-            config=config,
+            config=outcome.config,
             job_id=job_id,
             activated_at=utcnow() if promote else None,
         )
@@ -240,4 +294,4 @@ def _register(ctx, job_id, plan, key, config, metrics, baseline, promote, reason
         db.commit()
     # Logged after the commit: the reporter writes through its own connection, which would wait
     # on this transaction's lock on SQLite.
-    ctx.reporter.log(f"version {number}: {'active' if promote else 'rejected'} ({reason})")
+    ctx.reporter.log(f"version {number}: {'active' if promote else 'rejected'} ({outcome.reason})")

@@ -34,6 +34,8 @@ def _start(admin: httpx.Client, cid: int, body: dict) -> httpx.Response:
         ({"kind": "pretrain", "params": {"init": "ssl"}}, "do not take init"),
         ({"kind": "train", "params": {"bogus": 1}}, "bogus"),
         ({"kind": "train", "params": {"encoder": "vit-huge"}}, "unknown encoder"),
+        ({"kind": "train", "params": {"ensemble": "yes"}}, "ensemble"),
+        ({"kind": "pretrain", "params": {"ensemble": True}}, "do not take ensemble"),
         ({"kind": "predict", "params": {"minutes": 1}}, "do not take minutes"),
     ],
 )

@@ -103,6 +103,54 @@ def test_second_training_is_compared_on_same_validation_images(
         assert models[-1]["status"] == "active" and "<" in newest["reason"]
 
 
+def _checkpoint(admin: httpx.Client, model_id: int, tmp_path: Path):  # type: ignore[no-untyped-def]
+    from models import Checkpoint
+
+    path = tmp_path / f"{model_id}.pt"
+    path.write_bytes(admin.get(f"/api/v1/models/{model_id}/checkpoint").content)
+    return Checkpoint.load(path)
+
+
+def test_a_retrain_averages_with_the_active_versions_network(
+    admin: httpx.Client, start_worker: Callable[..., WorkerProcess], tmp_path: Path
+) -> None:
+    from models import predict
+
+    collection, images = _labeled_collection(admin)
+    start_worker()
+
+    def trained(params: dict) -> dict:
+        job = admin.post(
+            f"/api/v1/collections/{collection['id']}/jobs", json={"kind": "train", "params": params}
+        ).json()
+        finished = wait_job(admin, job["id"])
+        assert finished["status"] == "succeeded", finished
+        wait_idle(admin, collection["id"])
+        return admin.get(f"/api/v1/models/{finished['model_id']}").json() | {"job": finished}
+
+    first = trained(FAST)
+    assert first["ensemble_with_ids"] == []  # nothing to average with yet
+    second = trained({"steps": 4, "init": "scratch"})
+    assert second["ensemble_with_ids"] == [first["id"]]
+    assert "averaged with 1 earlier network(s)" in second["job"]["log_tail"]
+    download = admin.get(f"/api/v1/models/{second['id']}/checkpoint")
+    assert download.headers["x-ensemble-with"] == str(first["id"])
+    # Its proposals are the mean of both networks, as `maskloop predict --model a --model b`.
+    members = [_checkpoint(admin, m["id"], tmp_path) for m in (second, first)]
+    image = images[-1]
+    served = admin.get(f"/api/v1/images/{image['id']}/prediction", params={"model": second["id"]})
+    assert served.headers["x-model-id"] == str(second["id"])
+    seed = int(image["filename"][1:].split(".")[0])
+    expected = predict(members, discs(seed)[0], device="cpu").labels
+    got = decode_png(served.content)
+    # Same objects; a pixel may flip where the worker's threads round differently.
+    assert got.max() == expected.max() and ((got > 0) == (expected > 0)).mean() > 0.999
+    # Opting out: the next version predicts with its own network alone.
+    third = trained({"steps": 4, "init": "scratch", "ensemble": False})
+    assert third["ensemble_with_ids"] == []
+    assert "x-ensemble-with" not in admin.get(f"/api/v1/models/{third['id']}/checkpoint").headers
+
+
 def test_rollback_activates_an_older_version_and_checkpoint_downloads(
     admin: httpx.Client, start_worker: Callable[..., WorkerProcess]
 ) -> None:
