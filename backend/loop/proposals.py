@@ -16,8 +16,8 @@ from backend.loop.ensembles import member_keys
 from backend.orm import Image, ModelVersion, Prediction
 from backend.storage import BlobStore
 
-# The networks of the active version and of a candidate (see backend.loop.ensembles), and an
-# encoder: small networks, and loading one costs more than a 512 px prediction.
+# The networks of the active version and of a candidate (up to MASKLOOP_ENSEMBLE_MAX each, see
+# backend.loop.ensembles) and an encoder: loading one costs more than a 512 px prediction.
 _CACHE_SIZE = 12
 _cache: OrderedDict[str, object] = OrderedDict()
 _cache_lock = threading.Lock()

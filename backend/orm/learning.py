@@ -55,7 +55,7 @@ class ModelVersion(Base):
     encoder_id: Mapped[int | None] = mapped_column(ForeignKey("encoders.id", ondelete="SET NULL"))
     checkpoint_key: Mapped[str] = mapped_column(String(64))
     # The versions whose own networks this one averages its probabilities with, newest first
-    # (never their partners in turn; at most ENSEMBLE_MAX networks in all). Versions trained
+    # (at most MASKLOOP_ENSEMBLE_MAX networks in all, see backend.loop.ensembles). Versions trained
     # on different image types did better averaged than any alone
     # (bench-results/loop-history/replay_ensemble.txt, replay_chain.txt).
     ensemble_with_ids: Mapped[list[int]] = mapped_column(JSON, default=list)

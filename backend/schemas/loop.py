@@ -22,7 +22,7 @@ class JobParams(BaseModel):
     ensemble: StrictBool | None = Field(
         default=None,
         description="train: average the new version's predictions with the active version's "
-        "network (default true when there is an active version)",
+        "networks (default true; MASKLOOP_ENSEMBLE_MAX caps them)",
     )
 
 

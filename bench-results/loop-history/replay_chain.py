@@ -26,12 +26,11 @@ from replay_sampling import (  # this folder
     dev_stems,
     image_type,
     rgb,
-    served_until,
-    service_recipe,
+    round_model,
 )
 
 from backend.bench.loop import _labels
-from models import Checkpoint, train
+from models import Checkpoint
 from models.inference import labels_from_probabilities, raw_probabilities
 from models.metrics import mean_scores, segmentation_scores
 
@@ -45,15 +44,7 @@ def main(steps: int, loop_json: Path) -> None:
     types = [image_type(i) for i in images]
     probs: list[list[np.ndarray]] = []  # probs[r][i]: round r+1's model on dev image i
     for r in range(1, len(rounds) + 1):
-        train_stems, val_stems = served_until(rounds, r)
-        model = train(
-            [rgb(s) for s in train_stems],
-            [_labels(DATA, s) for s in train_stems],
-            service_recipe(steps),
-            init=encoder,
-            val_images=[rgb(s) for s in val_stems],
-            val_masks=[_labels(DATA, s) for s in val_stems],
-        )
+        model = round_model(rounds, r, steps, encoder)
         probs.append([raw_probabilities(model, image, device="cpu") for image in images])
         policies = {"alone": [r - 1]}
         if r > 1:

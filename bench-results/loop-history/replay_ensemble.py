@@ -20,12 +20,11 @@ from replay_sampling import (  # this folder
     dev_stems,
     image_type,
     rgb,
-    served_until,
-    service_recipe,
+    round_model,
 )
 
 from backend.bench.loop import _labels
-from models import Checkpoint, train
+from models import Checkpoint
 from models.inference import labels_from_probabilities, raw_probabilities
 from models.metrics import mean_scores, segmentation_scores
 
@@ -36,15 +35,7 @@ def main(steps: int, loop_json: Path) -> None:
     rounds = json.loads(loop_json.read_text())["rounds"]
     models = {}
     for r in (1, len(rounds)):
-        train_stems, val_stems = served_until(rounds, r)
-        models[r] = train(
-            [rgb(s) for s in train_stems],
-            [_labels(DATA, s) for s in train_stems],
-            service_recipe(steps),
-            init=encoder,
-            val_images=[rgb(s) for s in val_stems],
-            val_masks=[_labels(DATA, s) for s in val_stems],
-        )
+        models[r] = round_model(rounds, r, steps, encoder)
     first, last = models.values()
     averaged = {
         k: (v + last.state_dict[k]) / 2 if v.is_floating_point() else v

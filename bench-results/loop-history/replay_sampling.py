@@ -55,6 +55,20 @@ def served_until(rounds: list[dict], r: int) -> tuple[list[str], list[str]]:
     )
 
 
+def round_model(rounds: list[dict], r: int, steps: int, encoder: Checkpoint) -> Checkpoint:
+    """The model the service would train after round r: its recipe, from ``encoder``, on the
+    images served until then."""
+    train_stems, val_stems = served_until(rounds, r)
+    return train(
+        [rgb(s) for s in train_stems],
+        [_labels(DATA, s) for s in train_stems],
+        service_recipe(steps),
+        init=encoder,
+        val_images=[rgb(s) for s in val_stems],
+        val_masks=[_labels(DATA, s) for s in val_stems],
+    )
+
+
 def service_recipe(steps: int, seed: int = 0, **overrides: object) -> TrainConfig:
     """The service's fine-tuning recipe: cosine decay, last weights, equal crop shares."""
     settings: dict = {"in_channels": 3, "sampling": "image", **overrides}
