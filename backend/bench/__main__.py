@@ -23,9 +23,17 @@ def main(argv: list[str] | None = None) -> int:
     loop.add_argument("--strategy", default="uncertainty")
     loop.add_argument("--seed", type=int, default=0)
     loop.add_argument("--out", type=Path, default=Path("bench-results/loop.json"))
+    loop.add_argument(
+        "--keep",
+        type=Path,
+        help="an empty or new folder: keep the service's database, checkpoints and log there",
+    )
     args = parser.parse_args(argv)
     if not (args.data / "split.csv").is_file():
         parser.error(f"{args.data} has no split.csv; point --data at ../shared/data/dsb2018")
+    keep = args.keep
+    if keep is not None and keep.exists() and (not keep.is_dir() or any(keep.iterdir())):
+        parser.error(f"--keep {keep} is not an empty folder; give a new or empty one")
     for name in ("rounds", "per_round"):
         if getattr(args, name) < 1:
             parser.error(f"--{name.replace('_', '-')} must be at least 1")
@@ -40,6 +48,7 @@ def main(argv: list[str] | None = None) -> int:
         strategy=args.strategy,
         seed=args.seed,
         out=args.out,
+        keep=args.keep,
     )
     run_loop(config)
     return 0

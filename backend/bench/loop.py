@@ -18,6 +18,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -42,6 +44,9 @@ class LoopConfig:
     strategy: str = "uncertainty"
     seed: int = 0
     out: Path = Path("bench-results/loop.json")
+    # The service's folder (database, checkpoints, service.log) is kept here for offline study
+    # of its versions (e.g. bench-results/loop-history/gate_rules.py) instead of being deleted.
+    keep: Path | None = None
 
 
 @dataclass
@@ -209,8 +214,8 @@ def run_loop(config: LoopConfig) -> Report:
     report = Report(
         config={k: str(v) if isinstance(v, Path) else v for k, v in asdict(config).items()}
     )
-    with tempfile.TemporaryDirectory(prefix="maskloop-loop-") as tmp:
-        service = Service(Path(tmp), config)
+    with _workdir(config.keep) as workdir:
+        service = Service(workdir, config)
         try:
             _play(service, config, pool, test, report)
         finally:
@@ -221,6 +226,16 @@ def run_loop(config: LoopConfig) -> Report:
     config.out.write_text(json.dumps(asdict(report), indent=2))
     print(f"wrote {config.out}")
     return report
+
+
+@contextmanager
+def _workdir(keep: Path | None) -> Iterator[Path]:
+    if keep is None:
+        with tempfile.TemporaryDirectory(prefix="maskloop-loop-") as tmp:
+            yield Path(tmp)
+        return
+    keep.mkdir(parents=True, exist_ok=True)
+    yield keep
 
 
 def _upload(http: httpx.Client, cid: int, data: Path, stems: list[str]) -> dict[str, int]:

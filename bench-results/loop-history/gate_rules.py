@@ -1,13 +1,15 @@
 """One-off: would another promotion rule have decided better?
 
-Run on a copy of a loop benchmark's service folder (copied while it ran) and that run's JSON:
+Run on a loop benchmark's service folder (``--keep DIR``, or a copy made while it ran) and that
+run's JSON:
 
-    python bench-results/loop-history/gate_rules.py COPY_DIR LOOP_JSON
+    python bench-results/loop-history/gate_rules.py KEEP_DIR LOOP_JSON
 
 For every version after the first it scores the candidate and the version that was active when
 it trained, per image, on that training's validation images, and on 60 pool images the run never
-served (the referee; never the test split). It prints each rule's decision next to what the
-referee says.
+served (the referee; never the test split), each as it predicts: a version that averages
+networks (``ensemble_with_ids``) is scored with all of them. It prints each rule's decision next
+to what the referee says.
 """
 
 import json
@@ -30,7 +32,7 @@ def rgb(stem: str) -> np.ndarray:
     return np.array(Image.open(DATA / "images" / f"{stem}.png"))[..., :3]
 
 
-def per_image(model: Checkpoint, stems: list[str]) -> list[dict[str, float]]:
+def per_image(model: list[Checkpoint], stems: list[str]) -> list[dict[str, float]]:
     rows = []
     for stem in stems:
         labels = predict(model, rgb(stem), min_object_confidence=MIN_OBJECT_CONFIDENCE).labels
@@ -67,8 +69,8 @@ def main(copy: Path, loop_json: Path) -> None:
     rounds = json.loads(loop_json.read_text())["rounds"]
     db = sqlite3.connect(copy / "data/maskloop.db")
     versions = db.execute(
-        "select version, status, checkpoint_key, val_annotation_ids from model_versions"
-        " order by version"
+        "select version, status, checkpoint_key, val_annotation_ids, id, ensemble_with_ids"
+        " from model_versions order by version"
     ).fetchall()
     stem_of = dict(
         db.execute(
@@ -76,10 +78,15 @@ def main(copy: Path, loop_json: Path) -> None:
         ).fetchall()
     )
     statuses = {v["version"]: v["status"] for r in rounds for v in r["versions"]}
-    models = {v: Checkpoint.load(copy / "data/blobs" / k[:2] / k) for v, _, k, _ in versions}
+    blobs = copy / "data/blobs"
+    networks = {i: Checkpoint.load(blobs / k[:2] / k) for _, _, k, _, i, _ in versions}
+    models = {  # each version as it predicts: its own network, then its partners'
+        v: [networks[i]] + [networks[p] for p in json.loads(partners or "[]")]
+        for v, _, _, _, i, partners in versions
+    }
     referee_rows = {v: per_image(m, referee) for v, m in models.items()}
     active = 1
-    for version, _, _, val_ids in versions[1:]:
+    for version, _, _, val_ids, _, _ in versions[1:]:
         val = [stem_of[i].rsplit(".", 1)[0] for i in json.loads(val_ids)]
         candidate, current = per_image(models[version], val), per_image(models[active], val)
         ref_c, ref_a = referee_rows[version], referee_rows[active]

@@ -32,7 +32,8 @@ def test_two_rounds_report_work_left_and_the_services_stats(
     out = tmp_path / "loop.json"
     args = ["loop", "--data", str(data), "--rounds", "2", "--per-round", "2", "--pool", "8"]
     args += ["--test", "2", "--pretrain-minutes", "0.05", "--train-minutes", "0.05"]
-    assert main([*args, "--out", str(out)]) == 0
+    kept = tmp_path / "service"
+    assert main([*args, "--out", str(out), "--keep", str(kept)]) == 0
     report = json.loads(out.read_text())
     first, second = report["rounds"]
     assert first["model_version"] is None  # nothing to propose before the first training
@@ -47,3 +48,17 @@ def test_two_rounds_report_work_left_and_the_services_stats(
         s["empty_start"] for s in second["served"]
     )
     assert v1["pixel_work_ratio"] == pytest.approx(expected, abs=1e-3)
+    # The service's folder stays for offline study of its versions.
+    assert (kept / "data" / "maskloop.db").is_file() and (kept / "service.log").is_file()
+
+
+def test_keep_must_be_a_new_or_empty_folder(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = _dataset(tmp_path / "data", pool=2, test=1)
+    (tmp_path / "used").mkdir()
+    (tmp_path / "used" / "file").write_text("x")
+    with pytest.raises(SystemExit) as stopped:
+        main(["loop", "--data", str(data), "--keep", str(tmp_path / "used")])
+    assert stopped.value.code == 2
+    assert "is not an empty folder" in capsys.readouterr().err
