@@ -21,9 +21,9 @@ import numpy as np
 from PIL import Image
 
 from backend.bench.loop import _labels, _read_split
-from backend.loop.proposals import MIN_OBJECT_CONFIDENCE
 from models import Checkpoint, predict
 from models.metrics import object_matches, segmentation_scores
+from models.postprocess import MIN_OBJECT_CONFIDENCE
 
 DATA = Path("../shared/data/dsb2018")
 
