@@ -129,16 +129,34 @@ def predict(
     ``calibrated`` is False.
     """
     members = check_ensemble([model] if isinstance(model, Checkpoint) else list(model))
-
-    def probabilities(member: Checkpoint) -> np.ndarray:
-        probs = raw_probabilities(member, image, tta=tta, device=device)
-        return calibrate(member, probs) if calibrated else probs
-
-    total = probabilities(members[0])
-    for member in members[1:]:
-        total = total + probabilities(member)
+    probs = mean_probabilities(
+        [probabilities(m, image, tta=tta, device=device, calibrated=calibrated) for m in members]
+    )
     kind = str(members[0].config["kind"])
-    return labels_from_probabilities(total / len(members), kind, min_object_confidence)
+    return labels_from_probabilities(probs, kind, min_object_confidence)
+
+
+def probabilities(
+    model: Checkpoint,
+    image: np.ndarray,
+    *,
+    tta: bool = False,
+    device: str = "auto",
+    calibrated: bool = True,
+) -> np.ndarray:
+    """One segmenter's probabilities for one image, with its class offsets unless
+    ``calibrated`` is False: what ``predict`` averages. Shape: (H, W[, C]) -> (K, H, W)."""
+    probs = raw_probabilities(model, image, tta=tta, device=device)
+    return calibrate(model, probs) if calibrated else probs
+
+
+def mean_probabilities(members: Sequence[np.ndarray]) -> np.ndarray:
+    """The ensemble's probabilities: the mean of its members', summed in order (so a caller
+    that computed each member's once gets exactly what ``predict`` gets)."""
+    total = members[0]
+    for probs in members[1:]:
+        total = total + probs
+    return total / len(members)
 
 
 def check_ensemble(models: list[Checkpoint]) -> list[Checkpoint]:

@@ -23,10 +23,15 @@ def partners_for_candidate(active: ModelVersion | None, max_networks: int) -> li
     none trained on (bench-results/loop-history/replay_chain.txt)."""
     if active is None or max_networks <= 1:
         return []
-    chain = [active.id, *active.ensemble_with_ids]
+    chain = networks_of(active)
     if len(chain) < max_networks:
         return chain
     return [*chain[: max_networks - 2], chain[-1]]
+
+
+def networks_of(model: ModelVersion) -> list[int]:
+    """Ids of the versions whose own networks ``model`` averages, itself first."""
+    return [model.id, *(model.ensemble_with_ids or [])]
 
 
 def member_keys(db: Session, model: ModelVersion) -> list[str]:

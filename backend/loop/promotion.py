@@ -19,29 +19,42 @@ TIE = 1e-6
 
 
 def score(
-    members, images: list[np.ndarray], masks: list[np.ndarray], kind: str, num_classes: int
-) -> dict[str, float]:  # type: ignore[no-untyped-def]
-    """Mean Dice, IoU (and object F1 for instance) over labeled images of a checkpoint, or of
-    several averaged as a version predicts (``models.predict``), with unsure objects left out as
-    in the proposals, so the gate judges what the scientist is shown."""
-    from models import predict
-    from models.metrics import mean_scores, segmentation_scores
+    versions: list[list],  # type: ignore[type-arg]
+    images: list[np.ndarray],
+    masks: list[np.ndarray],
+    kind: str,
+    num_classes: int,
+) -> list[dict[str, float]]:
+    """Mean Dice, IoU (and object F1 for instance) over labeled images of each version, given
+    as the checkpoints it averages (``models.predict``), with unsure objects left out as in the
+    proposals, so the gate judges what the scientist is shown. A version without checkpoints
+    (no active one yet) scores ``{}``.
 
-    if not images:
-        return {}
-    scores = [
-        segmentation_scores(
-            predict(members, image).labels,
-            mask,
-            kind=kind,
-            num_classes=num_classes,
-        )  # type: ignore[arg-type]
-        for image, mask in zip(images, masks, strict=True)
-    ]
+    Each network's probabilities are computed once per image and shared: a candidate averages
+    the active version's networks, so scoring each version on its own would predict those twice.
+    """
+    from models.inference import labels_from_probabilities, mean_probabilities, probabilities
+    from models.metrics import mean_scores, segmentation_scores
+    from models.postprocess import MIN_OBJECT_CONFIDENCE
+
+    per_version: list[list[dict[str, float]]] = [[] for _ in versions]
+    for image, mask in zip(images, masks, strict=True):
+        shared = {id(net): probabilities(net, image) for nets in versions for net in nets}
+        for nets, scores in zip(versions, per_version, strict=True):
+            if not nets:
+                continue
+            probs = mean_probabilities([shared[id(net)] for net in nets])
+            labels = labels_from_probabilities(probs, kind, MIN_OBJECT_CONFIDENCE).labels
+            scores.append(segmentation_scores(labels, mask, kind=kind, num_classes=num_classes))  # type: ignore[arg-type]
     # objects_merged: the share of validation objects fused with a neighbour, shown on the
     # model card as the usual reason for a low object F1 (models.metrics.object_errors).
     keep = ("dice", "iou", "object_f1", "objects_merged")
-    return {k: round(float(v), 5) for k, v in mean_scores(scores).items() if k in keep}
+    return [
+        {k: round(float(v), 5) for k, v in mean_scores(scores).items() if k in keep}
+        if scores
+        else {}
+        for scores in per_version
+    ]
 
 
 def decide(

@@ -14,31 +14,26 @@ pool images (never the test split):
         python bench-results/loop-history/replay_chain.py 1500 LOOP_JSON
 """
 
-import json
 import sys
 from pathlib import Path
 
 import numpy as np
 from replay_sampling import (  # this folder
     DATA,
-    ENCODER,
     by_type,
-    dev_stems,
     image_type,
+    replay_inputs,
     rgb,
     round_model,
 )
 
 from backend.bench.loop import _labels
-from models import Checkpoint
 from models.inference import labels_from_probabilities, raw_probabilities
 from models.metrics import mean_scores, segmentation_scores
 
 
 def main(steps: int, loop_json: Path) -> None:
-    _, dev = dev_stems()
-    encoder = Checkpoint.load(ENCODER)  # made by replay_warm.py / replay_sampling.py
-    rounds = json.loads(loop_json.read_text())["rounds"]
+    dev, encoder, rounds = replay_inputs(loop_json)
     images = [rgb(s) for s in dev]
     truths = [_labels(DATA, s) for s in dev]
     types = [image_type(i) for i in images]

@@ -9,16 +9,14 @@ the same 60 unserved pool images, never the test split.
         python bench-results/loop-history/replay_ensemble.py 1500 LOOP_JSON
 """
 
-import json
 import sys
 from pathlib import Path
 
 from replay_sampling import (  # this folder
     DATA,
-    ENCODER,
     by_type,
-    dev_stems,
     image_type,
+    replay_inputs,
     rgb,
     round_model,
 )
@@ -30,9 +28,7 @@ from models.metrics import mean_scores, segmentation_scores
 
 
 def main(steps: int, loop_json: Path) -> None:
-    _, dev = dev_stems()
-    encoder = Checkpoint.load(ENCODER)  # made by replay_warm.py / replay_sampling.py
-    rounds = json.loads(loop_json.read_text())["rounds"]
+    dev, encoder, rounds = replay_inputs(loop_json)
     models = {}
     for r in (1, len(rounds)):
         models[r] = round_model(rounds, r, steps, encoder)

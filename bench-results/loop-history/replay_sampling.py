@@ -55,6 +55,13 @@ def served_until(rounds: list[dict], r: int) -> tuple[list[str], list[str]]:
     )
 
 
+def replay_inputs(loop_json: Path) -> tuple[list[str], Checkpoint, list[dict]]:
+    """(the 60 unserved pool stems, the replay encoder, the loop run's rounds)."""
+    _, dev = dev_stems()
+    encoder = Checkpoint.load(ENCODER)  # made by replay_warm.py / replay_sampling.py
+    return dev, encoder, json.loads(loop_json.read_text())["rounds"]
+
+
 def round_model(rounds: list[dict], r: int, steps: int, encoder: Checkpoint) -> Checkpoint:
     """The model the service would train after round r: its recipe, from ``encoder``, on the
     images served until then."""

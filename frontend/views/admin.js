@@ -271,7 +271,7 @@ export async function adminView(root, app, id) {
         h("label", { class: "inline" }, "pretext ", method),
         startButtons[0],
         h("label", { class: "inline" }, "init ", init),
-        h("label", { class: "inline", title: "Average the new version's predictions with the active version's network" }, ensemble, " average with active"),
+        h("label", { class: "inline", title: "Average the new version's predictions with the active version's networks" }, ensemble, " average with active"),
         startButtons[1]),
       jobMessage,
       h("table", { class: "grid-table jobs", "data-testid": "jobs-table" },

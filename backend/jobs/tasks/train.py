@@ -17,7 +17,7 @@ from backend.loop.data import (
     split_validation,
     unlabeled_sample,
 )
-from backend.loop.ensembles import checkpoint_keys, member_keys, partners_for_candidate
+from backend.loop.ensembles import checkpoint_keys, networks_of, partners_for_candidate
 from backend.loop.promotion import decide, primary_metric, score
 from backend.loop.proposals import load_checkpoint
 from backend.orm import Collection, Encoder, Image, Job, ModelStatus, ModelVersion
@@ -102,8 +102,10 @@ def _plan(ctx: JobContext, job_id: int) -> Plan:
         )
         wanted = job.params.get("ensemble", True)
         partner_ids = partners_for_candidate(active, ctx.settings.ensemble_max) if wanted else []
-        keys = checkpoint_keys(db, partner_ids)
-        active_keys = member_keys(db, active) if active else []
+        # The partners are among the active version's networks: one query finds them all.
+        chain = networks_of(active) if active else []
+        keys = checkpoint_keys(db, chain)
+        active_keys = [keys[i] for i in chain if i in keys]
         db.expunge_all()
         return Plan(
             collection,
@@ -185,21 +187,22 @@ def run(ctx: JobContext, job_id: int) -> str:
     # Score the candidate and the active version the same way they would predict, on the same
     # images.
     ctx.reporter.log("scoring on the validation images")
-
-    def scored(models: list) -> dict[str, float]:  # type: ignore[type-arg]
-        return score(models, val_images, val_masks, collection.kind, collection.num_classes)
-
-    candidate_metrics = scored(members)
-    if partners and plan.val:
-        alone = scored([checkpoint])
+    active = [load_checkpoint(ctx.store, key) for key in plan.active_keys]
+    # The candidate alone only for the log, and only when it averages with others.
+    candidate_metrics, baseline_metrics, *alone = score(
+        [members, active, *([[checkpoint]] if partners else [])],
+        val_images,
+        val_masks,
+        collection.kind,
+        collection.num_classes,
+    )
+    if alone and plan.val:
         metric = primary_metric(collection.kind)
         ctx.reporter.log(
-            f"{metric} {alone.get(metric, 0):.3f} alone, {candidate_metrics.get(metric, 0):.3f} "
+            f"{metric} {alone[0].get(metric, 0):.3f} alone, {candidate_metrics.get(metric, 0):.3f} "
             f"averaged with {len(partners)} earlier network(s)"
         )
-    baseline = None
-    if plan.active_keys and plan.val:
-        baseline = scored([load_checkpoint(ctx.store, key) for key in plan.active_keys])
+    baseline = baseline_metrics if active and plan.val else None
     ctx.reporter.update(1.0, 0.0, {}, 0)
     promote, reason = decide(
         candidate_metrics, baseline, plan.active_id is not None, collection.kind
@@ -220,11 +223,18 @@ def run(ctx: JobContext, job_id: int) -> str:
 def _partners(ctx: JobContext, plan: Plan, checkpoint) -> list[tuple[int, object]]:  # type: ignore[no-untyped-def]
     """(version id, network) of the planned partners that predict the same thing from the same
     channels as the candidate (see backend.loop.ensembles)."""
-    same = ("kind", "out_channels", "in_channels")
+    from models.inference import check_ensemble
+
     kept = []
     for version_id, key in plan.partners:
         partner = load_checkpoint(ctx.store, key)
-        if any(partner.config.get(k) != checkpoint.config.get(k) for k in same):
+        try:
+            check_ensemble([checkpoint, partner])  # same kind and classes
+            channels = partner.config.get("in_channels"), checkpoint.config.get("in_channels")
+            same_channels = channels[0] == channels[1]
+        except ValueError:
+            same_channels = False
+        if not same_channels:
             ctx.reporter.log(
                 f"not averaging with model {version_id}: it predicts from other channels or classes"
             )
