@@ -84,12 +84,18 @@ def compute(store: BlobStore, keys: list[str], image: Image) -> Computed:
 
 
 def store_prediction(
-    db: Session, store: BlobStore, model: ModelVersion, image: Image
+    db: Session,
+    store: BlobStore,
+    model: ModelVersion,
+    image: Image,
+    keys: list[str] | None = None,
 ) -> Prediction:
+    """``keys``: the version's checkpoint keys (``member_keys``), for callers that predict many
+    images with one version and look them up once."""
     existing = cached(db, model.id, image.id)
     if existing is not None:
         return existing
-    computed = compute(store, member_keys(db, model), image)
+    computed = compute(store, keys or member_keys(db, model), image)
     labels = computed.labels
     labels_key, _ = store.put(
         encode_mask(labels.astype(np.uint16 if labels.max() > 255 else np.uint8))

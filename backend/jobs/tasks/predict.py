@@ -1,8 +1,10 @@
 """Compute and cache proposals of a model version for the images of its collection."""
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from backend.jobs.context import JobContext
+from backend.loop.ensembles import member_keys
 from backend.loop.proposals import store_prediction
 from backend.orm import Image, ImageStatus, Job, ModelStatus, ModelVersion, Prediction
 
@@ -27,7 +29,7 @@ def run(ctx: JobContext, job_id: int) -> str:
                 .order_by(Image.id)
             )
         )
-        model_id = model.id
+        model_id, keys = model.id, member_keys(db, model)
     ctx.reporter.log(f"predicting {len(todo)} images with version {model.version}")
     for n, image_id in enumerate(todo):
         if ctx.reporter.should_stop():
@@ -37,7 +39,7 @@ def run(ctx: JobContext, job_id: int) -> str:
             model = db.get(ModelVersion, model_id)
             if image is None or model is None:
                 continue  # deleted meanwhile
-            store_prediction(db, ctx.store, model, image)
+            store_prediction(db, ctx.store, model, image, keys)
         ctx.reporter.update((n + 1) / max(1, len(todo)), None, {}, n + 1)
     with ctx.factory() as db:
         model = db.get(ModelVersion, model_id)
@@ -47,7 +49,7 @@ def run(ctx: JobContext, job_id: int) -> str:
     return "succeeded"
 
 
-def mark_proposed(db, model: ModelVersion) -> None:  # type: ignore[no-untyped-def]
+def mark_proposed(db: Session, model: ModelVersion) -> None:
     """Unlabeled images with a cached proposal of the active version show as 'proposed'."""
     predicted = set(db.scalars(select(Prediction.image_id).where(Prediction.model_id == model.id)))
     for image in db.scalars(

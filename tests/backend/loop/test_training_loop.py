@@ -205,6 +205,10 @@ def test_corrections_are_recorded_and_stats_report_them(
     target = images[-1]
     served = admin.get(f"/api/v1/images/{target['id']}/prediction")
     model_id = served.headers["x-model-id"]
+    before = admin.get(f"/api/v1/collections/{collection['id']}/stats").json()["data"]
+    untouched = next(s for s in before if s["model_id"] == int(model_id))
+    assert (untouched["corrections"], untouched["objects_proposed"]) == (0, 0)
+    assert untouched["pixel_work_ratio"] is None and untouched["mean_seconds_spent"] is None
     r = put_mask(
         admin, target["id"], label_of(target), proposal_model_id=model_id, seconds_spent="30"
     )
