@@ -2,12 +2,12 @@
 
 import logging
 
+from backend.blobs import sweep_orphans
 from backend.config import Settings
 from backend.db import make_engine, make_session_factory, session_scope
 from backend.jobs.queue import DatabaseQueue
 from backend.migrate import upgrade
 from backend.services import accounts
-from backend.services.images import sweep_orphans
 from backend.storage import LocalBlobStore
 
 log = logging.getLogger("maskloop")

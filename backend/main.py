@@ -4,10 +4,10 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
+from backend.api import handlers
 from backend.api.limits import BodySizeLimit
 from backend.api.routes import (
     annotations,
@@ -24,8 +24,6 @@ from backend.api.routes import (
 from backend.bootstrap import prepare
 from backend.config import Settings, get_settings
 from backend.db import make_engine, make_session_factory
-from backend.errors import DomainError
-from backend.imaging import ImagingError
 from backend.jobs.embedded import EmbeddedWorker
 from backend.storage import LocalBlobStore
 
@@ -59,14 +57,7 @@ def create_app(settings: Settings | None = None, *, prepared: bool = False) -> F
     app.state.session_factory = make_session_factory(app.state.engine)
     app.state.store = LocalBlobStore(settings.blob_dir)
 
-    @app.exception_handler(DomainError)
-    async def domain_error(_request: Request, exc: DomainError) -> JSONResponse:
-        return JSONResponse({"detail": exc.detail}, status_code=exc.status_code)
-
-    @app.exception_handler(ImagingError)
-    async def imaging_error(_request: Request, exc: ImagingError) -> JSONResponse:
-        return JSONResponse({"detail": str(exc)}, status_code=422)
-
+    handlers.install(app)
     app.include_router(health.router)
     for module in (
         auth,

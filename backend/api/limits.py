@@ -2,11 +2,23 @@
 
 import json
 
+from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 
-class _BodyTooLarge(Exception):
-    pass
+def _message(max_bytes: int) -> str:
+    return (
+        f"The request body is over the {max_bytes}-byte limit (MASKLOOP_MAX_UPLOAD_BYTES); "
+        "send fewer or smaller files per request."
+    )
+
+
+class _BodyTooLarge(HTTPException):
+    """An HTTPException so that FastAPI, which turns any other error raised while it reads a
+    JSON or form body into a generic 400, passes it on as the 413 it is."""
+
+    def __init__(self, max_bytes: int) -> None:
+        super().__init__(413, _message(max_bytes), headers={"connection": "close"})
 
 
 class BodySizeLimit:
@@ -18,12 +30,7 @@ class BodySizeLimit:
         self.max_bytes = max_bytes
 
     async def _reject(self, send: Send) -> None:
-        body = json.dumps(
-            {
-                "detail": f"The request body is over the {self.max_bytes}-byte limit "
-                "(MASKLOOP_MAX_UPLOAD_BYTES); send fewer or smaller files per request."
-            }
-        ).encode()
+        body = json.dumps({"detail": _message(self.max_bytes)}).encode()
         await send(
             {
                 "type": "http.response.start",
@@ -51,7 +58,7 @@ class BodySizeLimit:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_bytes:
-                    raise _BodyTooLarge
+                    raise _BodyTooLarge(self.max_bytes)
             return message
 
         async def tracking_send(message: Message) -> None:

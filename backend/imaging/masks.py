@@ -50,7 +50,7 @@ def decode_mask(
         raise ValueError(f"width and height must be >= 1, got {width}x{height}")
     label = "mask" if filename is None else f"mask '{filename}'"
     try:
-        fmt = detect_format(data, filename or "mask", what="mask")
+        fmt = detect_format(data, filename or "mask", what="mask", formats="PNG or TIFF")
     except ImagingError as exc:
         raise InvalidMask(str(exc)) from exc
     if fmt == "jpeg":

@@ -55,8 +55,12 @@ def sniff_format(data: bytes) -> str | None:
     return None
 
 
-def detect_format(data: bytes, filename: str, *, what: str = "image") -> str:
-    """Return the format of ``data`` or raise a message that says what the bytes really are."""
+def detect_format(
+    data: bytes, filename: str, *, what: str = "image", formats: str = _SUPPORTED
+) -> str:
+    """Return the format of ``data`` or raise a message that says what the bytes really are.
+
+    ``formats``: the formats the caller reads, named in the advice (masks are never JPEG)."""
     if not data:
         raise InvalidImage(f"'{filename}' is empty (0 bytes); upload the {what} file again.")
     fmt = sniff_format(data)
@@ -66,24 +70,24 @@ def detect_format(data: bytes, filename: str, *, what: str = "image") -> str:
     if claimed:
         prefix = f"'{filename}' is not a {claimed} file"
     else:
-        prefix = f"'{filename}' is not a {_SUPPORTED} {what}"
+        prefix = f"'{filename}' is not a {formats} {what}"
     known = _known_unsupported(data)
     if known is not None:
         if claimed:
             raise UnsupportedImageType(
                 f"{prefix}: its content is {known}, which is not supported; "
-                f"convert it to {_SUPPORTED}."
+                f"convert it to {formats}."
             )
         raise UnsupportedImageType(
-            f"'{filename}' is a {known} file, which is not supported; convert it to {_SUPPORTED}."
+            f"'{filename}' is a {known} file, which is not supported; convert it to {formats}."
         )
     if _looks_like_text(data):
         kind = "HTML" if b"<html" in data[:2048].lower() else "text"
         raise InvalidImage(
-            f"{prefix}: its content is {kind}. Upload the {what} itself as {_SUPPORTED}."
+            f"{prefix}: its content is {kind}. Upload the {what} itself as {formats}."
         )
     raise InvalidImage(
-        f"{prefix}: its first bytes match no known image format. Upload the {what} as {_SUPPORTED}."
+        f"{prefix}: its first bytes match no known image format. Upload the {what} as {formats}."
     )
 
 

@@ -10,11 +10,14 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from backend import blobs
+from backend.errors import BadInput
 from backend.imaging import encode_mask, encode_png
 from backend.loop.data import image_array, mask_array
 from backend.loop.ensembles import member_keys
 from backend.orm import Image, ModelVersion, Prediction
 from backend.storage import BlobStore
+from models.data import accepts_channels
 
 # The networks of the active version and of a candidate (up to MASKLOOP_ENSEMBLE_MAX each, see
 # backend.loop.ensembles) and an encoder: loading one costs more than a 512 px prediction.
@@ -51,6 +54,11 @@ def uncertainty_of(labels: np.ndarray, confidence: np.ndarray) -> float:
     return float(1.0 - values.mean())
 
 
+class CannotPredict(BadInput):
+    """The image does not fit the version's networks (a collection that mixed channel counts
+    before uploads were checked for it)."""
+
+
 @dataclass(frozen=True)
 class Computed:
     labels: np.ndarray  # (H, W) ids, unsure objects left out
@@ -65,6 +73,13 @@ def compute(store: BlobStore, keys: list[str], image: Image) -> Computed:
     from models.postprocess import MIN_OBJECT_CONFIDENCE, leave_out_unsure
 
     members = [load_checkpoint(store, key) for key in keys]
+    takes = {int(m.config["in_channels"]) for m in members}
+    if not all(accepts_channels(t, image.channels) for t in takes):
+        raise CannotPredict(
+            f"Image {image.id} has {image.channels} channels and this version's networks take "
+            f"{' and '.join(map(str, sorted(takes)))}, so it cannot propose a mask for it. "
+            "Annotate it from an empty mask; a version trained with such images can."
+        )
     array = image_array(store, image)
     with _predict_lock:
         # Every object first: the uncertainty below needs the unsure ones too.
@@ -97,10 +112,12 @@ def store_prediction(
         return existing
     computed = compute(store, keys or member_keys(db, model), image)
     labels = computed.labels
-    labels_key, _ = store.put(
-        encode_mask(labels.astype(np.uint16 if labels.max() > 255 else np.uint8))
+    encoded = (
+        encode_mask(labels.astype(np.uint16 if labels.max() > 255 else np.uint8)),
+        encode_png(np.round(computed.confidence * 255).astype(np.uint8)),
     )
-    confidence_key, _ = store.put(encode_png(np.round(computed.confidence * 255).astype(np.uint8)))
+    labels_key, _ = store.put(encoded[0])
+    confidence_key, _ = store.put(encoded[1])
     row = Prediction(
         image_id=image.id,
         model_id=model.id,
@@ -119,6 +136,7 @@ def store_prediction(
         found = cached(db, model.id, image.id)
         assert found is not None
         return found
+    blobs.ensure(store, encoded)  # an empty proposal's blobs are shared with other images
     return row
 
 

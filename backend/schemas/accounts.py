@@ -2,14 +2,14 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from backend.schemas.common import Public, UtcDatetime
+from backend.schemas.common import Name, Public, UtcDatetime
 
 RoleName = Literal["viewer", "annotator", "admin"]
 Username = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.@-]+$")
 
 
 class LoginRequest(BaseModel):
-    username: str = Field(min_length=1, max_length=64)
+    username: Name = Field(min_length=1, max_length=64)
     password: str = Field(min_length=1, max_length=1024)
 
 
@@ -33,7 +33,7 @@ class UsersPublic(BaseModel):
 
 
 class TokenCreate(BaseModel):
-    name: str = Field(min_length=1, max_length=128)
+    name: Name = Field(min_length=1, max_length=128)
 
 
 class TokenPublic(Public):

@@ -2,16 +2,16 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, field_validator
 
-from backend.schemas.common import Public, UtcDatetime
+from backend.schemas.common import Name, Public, UtcDatetime
 
 
 class ClassSpec(BaseModel):
-    name: str = Field(min_length=1, max_length=64)
+    name: Name = Field(min_length=1, max_length=64)
     color: str = Field(default="#ff0000", pattern=r"^#[0-9a-fA-F]{6}$")
 
 
 class CollectionBase(BaseModel):
-    name: str = Field(min_length=1, max_length=200)
+    name: Name = Field(min_length=1, max_length=200)
     kind: Literal["semantic", "instance"]
     classes: list[ClassSpec] = Field(default_factory=list, max_length=254)
 

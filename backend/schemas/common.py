@@ -12,6 +12,17 @@ UtcDatetime = Annotated[
 ]
 
 
+def _no_control_characters(value: str) -> str:
+    if not all(c.isprintable() for c in value):
+        # PostgreSQL text cannot hold NUL at all, and the rest break listings and headers.
+        raise ValueError("must not contain control characters (NUL, tab, line breaks...)")
+    return value
+
+
+# A name a person typed: shown in lists, written into download headers, stored in any database.
+Name = Annotated[str, AfterValidator(_no_control_characters)]
+
+
 class Public(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 

@@ -9,7 +9,7 @@ from backend.schemas.images import ImagePublic
 class JobParams(BaseModel):
     """Parameters of a job; each kind accepts only its own (checked in the service)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     minutes: float | None = Field(default=None, gt=0, le=24 * 60)
     steps: int | None = Field(default=None, gt=0, le=10_000_000)
@@ -87,7 +87,7 @@ class ModelsPublic(BaseModel):
 
 
 class ActivateRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     collection_id: int | None = Field(default=None, description="optional guard")
 
@@ -98,7 +98,7 @@ class LoopSettings(BaseModel):
 
 
 class LoopSettingsUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     auto_pretrain_min_images: int | None = Field(default=None, ge=0, le=1_000_000)
     retrain_every: int | None = Field(default=None, ge=0, le=1_000_000)
@@ -150,7 +150,7 @@ class StatsPublic(BaseModel):
 
 
 class ImageUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     holdout: bool
 

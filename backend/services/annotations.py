@@ -8,10 +8,12 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from backend import blobs
 from backend.errors import BadInput, Conflict, NotFound
 from backend.imaging import ImagingError, decode_mask, encode_mask, mask_objects
 from backend.jobs.queue import DatabaseQueue
 from backend.loop import triggers
+from backend.loop.proposals import CannotPredict
 from backend.orm import Annotation, AnnotationSource, Collection, Image, ImageStatus, User
 from backend.services import loop
 from backend.storage import BlobStore
@@ -35,7 +37,11 @@ def _parse_object_classes(
     for key, value in parsed.items():
         if not str(key).isdigit() or int(key) not in present:
             raise BadInput(f"object_classes names object {key!r}, which is not in the mask.")
-        if not isinstance(value, int) or not 1 <= value < collection.num_classes:
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int)
+            or not 1 <= value < collection.num_classes
+        ):
             raise BadInput(
                 f"object_classes gives object {key} class {value!r}; classes are 1.."
                 f"{collection.num_classes - 1}."
@@ -74,13 +80,19 @@ def save_annotation(
             num_classes=collection.num_classes,
         )
     except ImagingError as exc:
-        raise BadInput(f"mask: {exc}") from exc
+        message = str(exc)
+        # The imaging messages mostly name the mask already ("mask is a JPEG ...").
+        named = message.lstrip("'").lower().startswith("mask")
+        raise BadInput(message if named else f"mask: {message}") from exc
     classes = _parse_object_classes(object_classes, labels, collection)
     proposal = None
     if proposal_model_id is not None:
         model = loop.proposal_model(db, collection, proposal_model_id)
-        proposal = loop.proposal_for(db, store, model, image)
-        if proposal.shape != labels.shape:
+        try:
+            proposal = loop.proposal_for(db, store, model, image)
+        except CannotPredict:
+            proposal = None  # nothing was proposed to compare with; the mask is saved all the same
+        if proposal is not None and proposal.shape != labels.shape:
             proposal = None  # the image changed size since; nothing to compare
     encoded = encode_mask(labels)
     key, created = store.put(encoded)
@@ -119,15 +131,16 @@ def save_annotation(
     except IntegrityError as exc:
         db.rollback()
         if created:
-            store.delete(key)
+            blobs.discard(db, store, [key])
         raise Conflict(
             "Another annotation of this image was saved at the same moment; save again."
         ) from exc
     except BaseException:
         db.rollback()
         if created:
-            store.delete(key)
+            blobs.discard(db, store, [key])
         raise
+    blobs.ensure(store, [encoded])
     return annotation
 
 

@@ -5,8 +5,11 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 
 from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from backend import blobs
 from backend.config import Settings
 from backend.errors import BadInput, NotFound, PayloadTooLarge, UnsupportedMedia
 from backend.imaging import (
@@ -22,13 +25,12 @@ from backend.imaging import (
 )
 from backend.jobs.queue import DatabaseQueue
 from backend.loop import triggers
+from backend.loop.data import channels_fit_together
 from backend.orm import (
     Annotation,
     Collection,
-    Encoder,
     Image,
     ImageStatus,
-    ModelVersion,
     Prediction,
     User,
 )
@@ -50,6 +52,25 @@ def _http_error(filename: str, exc: ImagingError) -> BadInput | PayloadTooLarge 
     return BadInput(message)
 
 
+def _printable(filename: str) -> str:
+    """Control characters (a zip member may be named "a\r\nb.png") become "_": the name goes
+    into listings, the browser and download headers."""
+    return "".join(c if c.isprintable() else "_" for c in filename)
+
+
+def _check_channels(filename: str, new: int, collection: set[int]) -> None:
+    """One collection, one network: its images must all fit the same input channels."""
+    if channels_fit_together(collection | {new}):
+        return
+    held = " and ".join(str(c) for c in sorted(collection))
+    raise BadInput(
+        f"{filename}: a {new}-channel image cannot join this collection of {held}-channel "
+        "images: one model segments the whole collection and takes one channel layout (grey "
+        "and RGB mix; other counts must match). Upload it to a collection of its own, or "
+        f"save it with {held} channels."
+    )
+
+
 def expand_archives(files: Iterable[IncomingFile], settings: Settings) -> list[IncomingFile]:
     """Replace each zip by its members; reject empty and oversized files up front."""
     out: list[IncomingFile] = []
@@ -57,9 +78,9 @@ def expand_archives(files: Iterable[IncomingFile], settings: Settings) -> list[I
         if not f.data:
             raise BadInput(f"{f.filename}: the file is empty; choose the image file again.")
         if len(f.data) > settings.max_file_bytes:
+            # Only limit + 1 bytes were read, so the message cannot give the file's real size.
             raise PayloadTooLarge(
-                f"{f.filename}: {len(f.data)} bytes is over the "
-                f"{settings.max_file_bytes}-byte limit"
+                f"{f.filename}: the file is over the {settings.max_file_bytes}-byte limit"
                 " per file (MASKLOOP_MAX_FILE_BYTES)."
             )
         if not is_zip(f.data):
@@ -98,8 +119,12 @@ def ingest(
     removed and the caller's transaction is rolled back.
     """
     created_keys: list[str] = []
+    written: list[bytes] = []
     results: list[tuple[Image, bool]] = []
     seen: dict[str, Image] = {}
+    channels = set(
+        db.scalars(select(Image.channels).where(Image.collection_id == collection.id).distinct())
+    )
     try:
         for f in expand_archives(files, settings):
             digest = sha256_hex(f.data)
@@ -113,16 +138,20 @@ def ingest(
                 decoded = decode_image(f.data, f.filename, max_pixels=settings.max_image_pixels)
             except ImagingError as exc:
                 raise _http_error(f.filename, exc) from exc
+            _check_channels(f.filename, decoded.channels, channels)
+            channels.add(decoded.channels)
             display = render_display(decoded.array, rgb=decoded.is_rgb)
             keys = []
             for blob in (f.data, encode_png(display), make_thumbnail(display)):
                 key, created = store.put(blob)
                 keys.append(key)
+                written.append(blob)
                 if created:
                     created_keys.append(key)
-            image = Image(
+            image, raced = _insert_unless_present(
+                db,
                 collection_id=collection.id,
-                filename=f.filename[-512:],
+                filename=_printable(f.filename)[-512:],
                 sha256=digest,
                 format=decoded.format,
                 size_bytes=len(f.data),
@@ -136,18 +165,43 @@ def ingest(
                 thumbnail_key=keys[2],
                 uploaded_by_id=user.id if user else None,
             )
-            db.add(image)
-            db.flush()
             seen[digest] = image
-            results.append((image, False))
+            results.append((image, raced))
         triggers.after_upload(db, DatabaseQueue(), collection)
         db.commit()
     except BaseException:
         db.rollback()
-        for key in created_keys:
-            store.delete(key)
+        blobs.discard(db, store, created_keys)
         raise
+    blobs.ensure(store, written)
     return results
+
+
+def _insert_unless_present(db: Session, **values: object) -> tuple[Image, bool]:
+    """Insert an image row; if a concurrent upload committed the same file to the collection
+    since we looked, return that row instead (a duplicate, not an error). Returns (row, raced).
+
+    ON CONFLICT rather than catching the IntegrityError: on SQLite (pysqlite) a failed insert
+    cannot be undone alone without savepoints, which break its transaction handling.
+    """
+    insert = sqlite_insert if db.get_bind().dialect.name == "sqlite" else postgresql_insert
+    inserted = db.scalar(
+        insert(Image)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["collection_id", "sha256"])
+        .returning(Image.id)
+    )
+    if inserted is not None:
+        image = db.get(Image, inserted)
+        assert image is not None
+        return image, False
+    existing = db.scalar(
+        select(Image).where(
+            Image.collection_id == values["collection_id"], Image.sha256 == values["sha256"]
+        )
+    )
+    assert existing is not None, "the conflicting row is committed, so it is visible"
+    return existing, True
 
 
 def get_image(db: Session, image_id: int) -> Image:
@@ -168,35 +222,6 @@ def list_images(
     return list(rows), total
 
 
-# Every column that names a blob. A blob no row names is garbage; one missing here would be
-# deleted by the start-up sweep while still in use.
-BLOB_COLUMNS = (
-    Image.sha256,
-    Image.display_key,
-    Image.thumbnail_key,
-    Annotation.mask_key,
-    Prediction.labels_key,
-    Prediction.confidence_key,
-    ModelVersion.checkpoint_key,
-    Encoder.checkpoint_key,
-)
-
-
-def referenced_keys(db: Session) -> set[str]:
-    keys: set[str] = set()
-    for column in BLOB_COLUMNS:
-        keys.update(db.scalars(select(column).distinct()))
-    return keys
-
-
-def live_keys(db: Session, candidates: set[str]) -> set[str]:
-    """The subset of ``candidates`` that some row still references."""
-    live: set[str] = set()
-    for column in BLOB_COLUMNS:
-        live.update(db.scalars(select(column).where(column.in_(candidates)).distinct()))
-    return live
-
-
 def delete_image(db: Session, store: BlobStore, image: Image) -> None:
     candidates = {image.sha256, image.display_key, image.thumbnail_key}
     candidates.update(
@@ -211,14 +236,4 @@ def delete_image(db: Session, store: BlobStore, image: Image) -> None:
     db.delete(image)
     db.commit()
     # Blobs are shared by content; remove only those nothing else points at any more.
-    for key in candidates - live_keys(db, candidates):
-        store.delete(key)
-
-
-def sweep_orphans(db: Session, store: BlobStore, older_than_s: float) -> int:
-    """Delete blobs no row references (left by a crash between blob write and commit)."""
-    live = referenced_keys(db)
-    orphans = [k for k in store.keys(older_than_s) if k not in live]
-    for key in orphans:
-        store.delete(key)
-    return len(orphans)
+    blobs.discard(db, store, candidates)

@@ -4,6 +4,7 @@ from models.data.augment import IGNORE_INDEX, augment_pair, build_augmentation
 from models.data.crops import CropSampler
 from models.data.normalize import (
     POLARITIES,
+    accepts_channels,
     adapt_channels,
     has_bright_background,
     infer_in_channels,
@@ -19,6 +20,7 @@ __all__ = [
     "IGNORE_INDEX",
     "POLARITIES",
     "CropSampler",
+    "accepts_channels",
     "adapt_channels",
     "augment_pair",
     "blend_window",

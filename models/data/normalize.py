@@ -123,6 +123,13 @@ def adapt_channels(image: np.ndarray, in_channels: int) -> np.ndarray:
     return _mismatch(chw, in_channels)
 
 
+def accepts_channels(in_channels: int, channels: int) -> bool:
+    """Whether ``adapt_channels`` feeds an image of ``channels`` to a model of ``in_channels``."""
+    if channels == 4 and in_channels in (1, 3):
+        channels = 3  # RGBA loses its alpha
+    return channels == in_channels or {channels, in_channels} == {1, 3}
+
+
 def _mismatch(chw: np.ndarray, in_channels: int) -> np.ndarray:
     raise ValueError(f"image has {chw.shape[0]} channels, the model takes {in_channels}")
 

@@ -65,11 +65,13 @@ def test_upload_shows_progress_and_server_errors_per_file(logged_in: Page, tmp_p
     expect(page.locator("tr[data-collection-id] td.num").first).to_have_text("3")
 
 
-def _collection(admin: httpx.Client, kind: str, classes: list[tuple[str, str]]) -> int:
+def _collection(
+    admin: httpx.Client, kind: str, classes: list[tuple[str, str]], name: str = ""
+) -> int:
     r = admin.post(
         "/api/v1/collections",
         json={
-            "name": f"{kind}-set",
+            "name": name or f"{kind}-set",
             "kind": kind,
             "classes": [{"name": n, "color": c} for n, c in classes],
         },
@@ -317,7 +319,9 @@ def test_multichannel_16bit_tiff_offers_channels_and_jpeg_falls_back_to_renderin
     shot("channel2")
     jpeg = io.BytesIO()
     Image.fromarray(rng.integers(0, 255, (30, 40), dtype=np.uint8)).save(jpeg, format="JPEG")
-    photo = upload(admin, cid, "photo.jpg", jpeg.getvalue())
+    # A grey photo cannot join a 2-channel collection (one model, one channel layout).
+    photos = _collection(admin, "semantic", [("nucleus", "#ff3b30")], name="photos")
+    photo = upload(admin, photos, "photo.jpg", jpeg.getvalue())
     open_annotate(page, photo["id"])
     expect(page.get_by_test_id("display-source")).to_contain_text("server rendering")
 

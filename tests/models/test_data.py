@@ -10,6 +10,7 @@ import torchvision.transforms.v2 as v2
 from models.data import (
     IGNORE_INDEX,
     CropSampler,
+    accepts_channels,
     adapt_channels,
     augment_pair,
     build_augmentation,
@@ -52,6 +53,17 @@ def test_adapt_channels_converts_between_gray_and_rgb() -> None:
 def test_adapt_channels_rejects_other_mismatches() -> None:
     with pytest.raises(ValueError, match="image has 5 channels, the model takes 3"):
         adapt_channels(np.zeros((4, 4, 5)), 3)
+
+
+@pytest.mark.parametrize("in_channels", [1, 2, 3, 4, 5])
+@pytest.mark.parametrize("channels", [1, 2, 3, 4, 5])
+def test_accepts_channels_says_what_adapt_channels_does(in_channels: int, channels: int) -> None:
+    try:
+        adapt_channels(np.zeros((4, 4, channels)), in_channels)
+        adapted = True
+    except ValueError:
+        adapted = False
+    assert accepts_channels(in_channels, channels) == adapted
 
 
 def test_infer_in_channels_sees_gray_rgba_as_one_channel() -> None:

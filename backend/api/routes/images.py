@@ -4,6 +4,7 @@ import numpy as np
 from fastapi import APIRouter, Query, Response
 
 from backend.api.deps import AdminUser, SessionDep, StorageDep, ViewerUser
+from backend.api.headers import attachment
 from backend.loop.data import mask_array
 from backend.loop.proposals import objects_json, proposal_labels
 from backend.orm import Collection
@@ -36,12 +37,11 @@ def get_image(image_id: int, db: SessionDep, _user: ViewerUser) -> ImagePublic:
 @router.get("/{image_id}/file")
 def get_file(image_id: int, db: SessionDep, store: StorageDep, _user: ViewerUser) -> Response:
     image = service.get_image(db, image_id)
-    name = image.filename.rsplit("/", 1)[-1].replace('"', "")
     return blob_response(
         store.get(image.sha256),
         _MEDIA_TYPES.get(image.format, "application/octet-stream"),
         image.sha256,
-        **{"Content-Disposition": f'attachment; filename="{name}"'},
+        **{"Content-Disposition": attachment(image.filename)},
     )
 
 

@@ -3,6 +3,7 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Response
 
 from backend.api.deps import AdminUser, SessionDep, StorageDep, ViewerUser
+from backend.api.headers import attachment
 from backend.orm import Collection
 from backend.schemas.loop import ActivateRequest, ModelPublic, ModelsPublic
 from backend.services import collections as collection_service
@@ -27,8 +28,9 @@ def get_model(model_id: int, db: SessionDep, _user: ViewerUser) -> ModelPublic:
 def get_checkpoint(model_id: int, db: SessionDep, store: StorageDep, _user: ViewerUser) -> Response:
     model = service.get_model(db, model_id)
     collection = db.get(Collection, model.collection_id)
-    name = f"{collection.name if collection else 'model'}-v{model.version}.pt".replace('"', "")
-    headers = {"Content-Disposition": f'attachment; filename="{name}"'}
+    stem = collection.name.replace("/", "_") if collection else "model"
+    name = f"{stem}-v{model.version}.pt"
+    headers = {"Content-Disposition": attachment(name)}
     if model.ensemble_with_ids:
         # The file holds this version's own network; its predictions average it with these
         # versions' networks, each downloadable here under its own id.

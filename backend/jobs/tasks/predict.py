@@ -5,7 +5,7 @@ from sqlalchemy.orm import Session
 
 from backend.jobs.context import JobContext
 from backend.loop.ensembles import member_keys
-from backend.loop.proposals import store_prediction
+from backend.loop.proposals import CannotPredict, store_prediction
 from backend.orm import Image, ImageStatus, Job, ModelStatus, ModelVersion, Prediction
 
 
@@ -31,6 +31,7 @@ def run(ctx: JobContext, job_id: int) -> str:
         )
         model_id, keys = model.id, member_keys(db, model)
     ctx.reporter.log(f"predicting {len(todo)} images with version {model.version}")
+    skipped = 0
     for n, image_id in enumerate(todo):
         if ctx.reporter.should_stop():
             return "cancelled"
@@ -39,8 +40,15 @@ def run(ctx: JobContext, job_id: int) -> str:
             model = db.get(ModelVersion, model_id)
             if image is None or model is None:
                 continue  # deleted meanwhile
-            store_prediction(db, ctx.store, model, image, keys)
+            try:
+                store_prediction(db, ctx.store, model, image, keys)
+            except CannotPredict as exc:
+                # One image that does not fit must not cost the others their proposals.
+                skipped += 1
+                ctx.reporter.log(exc.detail)
         ctx.reporter.update((n + 1) / max(1, len(todo)), None, {}, n + 1)
+    if skipped:
+        ctx.reporter.log(f"{skipped} image(s) left without a proposal")
     with ctx.factory() as db:
         model = db.get(ModelVersion, model_id)
         if model is not None and model.status == ModelStatus.active.value:

@@ -91,3 +91,29 @@ def test_unknown_version_is_404(admin: httpx.Client) -> None:
         admin.get(f"/api/v1/images/{image['id']}/annotation", params={"version": 5}).status_code
         == 404
     )
+
+
+def test_concurrent_saves_of_one_mask_lose_no_saved_version(admin: httpx.Client) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    collection = make_collection(admin)
+    images = [make_image(admin, collection["id"], seed=s) for s in range(2)]
+    mask = png_bytes(label_image())
+
+    def save(n: int) -> int:
+        # Two images, one mask: the losers of a version race (409) must not delete the blob
+        # that the winners, on either image, committed rows for.
+        with httpx.Client(base_url=admin.base_url, headers=admin.headers) as client:
+            return put_mask(client, images[n % 2]["id"], mask).status_code
+
+    with ThreadPoolExecutor(8) as pool:
+        statuses = list(pool.map(save, range(16)))
+    assert set(statuses) <= {200, 409} and 200 in statuses, statuses
+    for image in images:
+        listed = admin.get(f"/api/v1/images/{image['id']}/annotation/versions").json()["data"]
+        assert listed
+        for row in listed:
+            r = admin.get(
+                f"/api/v1/images/{image['id']}/annotation", params={"version": row["version"]}
+            )
+            assert r.status_code == 200 and decode_png(r.content).max() == 2

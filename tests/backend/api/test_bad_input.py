@@ -135,6 +135,29 @@ def test_request_over_body_limit_is_413(admin: httpx.Client, settings: Settings)
     assert "MASKLOOP_MAX_UPLOAD_BYTES" in r.json()["detail"]
 
 
+@pytest.mark.parametrize("kind", ["json", "multipart"])
+def test_chunked_body_over_limit_is_413(admin: httpx.Client, settings: Settings, kind: str) -> None:
+    """Without a Content-Length the limit is counted as the body streams in."""
+    collection = make_collection(admin)
+    before = snapshot(settings)
+    filler = b"x" * (1 << 16)
+    n = settings.max_upload_bytes // len(filler) + 2
+    if kind == "json":
+        url, content_type = "/api/v1/tokens", "application/json"
+        parts = [b'{"name": "', *([filler] * n), b'"}']
+    else:
+        url = f"/api/v1/collections/{collection['id']}/images"
+        content_type = "multipart/form-data; boundary=b0undary"
+        head = (
+            b'--b0undary\r\nContent-Disposition: form-data; name="files"; filename="a.png"\r\n\r\n'
+        )
+        parts = [head, *([filler] * n), b"\r\n--b0undary--\r\n"]
+    r = admin.post(url, content=iter(parts), headers={"content-type": content_type})
+    assert r.status_code == 413, r.text
+    assert "MASKLOOP_MAX_UPLOAD_BYTES" in r.json()["detail"]
+    assert snapshot(settings) == before
+
+
 def test_upload_without_files_field_is_422(admin: httpx.Client) -> None:
     collection = make_collection(admin)
     r = admin.post(f"/api/v1/collections/{collection['id']}/images", data={"other": "x"})
@@ -203,3 +226,68 @@ def test_malformed_json_body_is_422(admin: httpx.Client) -> None:
         "/api/v1/collections", content=b"{nope", headers={"content-type": "application/json"}
     )
     assert r.status_code == 422
+
+
+def test_text_with_a_lone_surrogate_is_422_not_500(admin: httpx.Client) -> None:
+    # "\ud800" is a valid JSON escape but no UTF-8 text; the 422 echoing it must still encode.
+    body = '{"username": "x", "password": "a-long-\\ud800password", "role": "annotator"}'
+    r = admin.post(
+        "/api/v1/users", content=body.encode(), headers={"content-type": "application/json"}
+    )
+    assert r.status_code == 422
+    body = r.json()
+    assert body["detail"].startswith("password (body): ")
+    assert body["errors"][0]["loc"] == ["body", "password"] and "input" not in body["errors"][0]
+
+
+@pytest.mark.parametrize("literal", ["NaN", "Infinity", "-Infinity"])
+def test_non_finite_json_numbers_are_422_not_500(admin: httpx.Client, literal: str) -> None:
+    collection = make_collection(admin)
+    r = admin.post(
+        f"/api/v1/collections/{collection['id']}/jobs",
+        content=f'{{"kind": "train", "params": {{"minutes": {literal}}}}}'.encode(),
+        headers={"content-type": "application/json"},
+    )
+    assert r.status_code == 422 and "minutes" in r.json()["detail"], r.text
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/images/{big}",
+        "/api/v1/collections/{big}",
+        "/api/v1/models/{big}",
+        "/api/v1/jobs/{big}",
+        "/api/v1/collections?offset={big}",
+        "/api/v1/images/{image}/prediction?model={big}",
+        "/api/v1/images/{image}/annotation?version={big}",
+    ],
+)
+@pytest.mark.parametrize("big", [2**31, 2**63, 10**22])
+def test_ids_past_the_databases_integers_are_4xx(admin: httpx.Client, path: str, big: int) -> None:
+    image = make_image(admin, make_collection(admin)["id"])
+    r = admin.get(path.format(big=big, image=image["id"]))
+    if r.status_code == 200:  # an offset past the end is a page with nothing on it
+        assert "offset" in path and r.json()["data"] == []
+    else:
+        assert r.status_code in (404, 422), r.text
+        assert "detail" in r.json()
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/api/v1/collections", {"name": "nu\u0000clei", "kind": "instance"}),
+        ("/api/v1/collections", {"name": "n", "kind": "instance", "classes": [{"name": "a\nb"}]}),
+        ("/api/v1/tokens", {"name": "script\u0000"}),
+        ("/api/v1/auth/login", {"username": "ad\u0000min", "password": "whatever"}),
+    ],
+)
+def test_names_with_control_characters_are_422(
+    admin: httpx.Client, settings: Settings, path: str, body: dict
+) -> None:
+    # PostgreSQL text cannot hold NUL: refused as input, not failed in the database.
+    before = snapshot(settings)
+    r = admin.post(path, json=body)
+    assert r.status_code == 422 and "control characters" in r.json()["detail"], r.text
+    assert snapshot(settings) == before

@@ -148,3 +148,76 @@ def test_unknown_image_is_404(admin: httpx.Client) -> None:
         assert r.status_code == 404, suffix
         assert "4242" in r.json()["detail"]
     assert admin.delete("/api/v1/images/4242").status_code == 404
+
+
+def test_download_names_keep_non_latin_filenames(admin: httpx.Client) -> None:
+    collection = make_collection(admin)
+    r = upload(admin, collection["id"], ("細胞 «1».png", png_bytes(gradient(16, 16))))
+    image = r.json()["data"][0]
+    download = admin.get(f"/api/v1/images/{image['id']}/file")
+    assert download.status_code == 200
+    disposition = download.headers["content-disposition"]
+    assert disposition.startswith('attachment; filename="')
+    assert "filename*=UTF-8''%E7%B4%B0%E8%83%9E%20%C2%AB1%C2%BB.png" in disposition
+
+
+def test_control_characters_in_zip_member_names_are_replaced(admin: httpx.Client) -> None:
+    collection = make_collection(admin)
+    archive = zip_bytes({"bad\r\nX-Injected: 1\r\n.png": png_bytes(gradient(16, 16))})
+    image = upload(admin, collection["id"], ("z.zip", archive)).json()["data"][0]
+    assert image["filename"].endswith("bad__X-Injected: 1__.png")
+    download = admin.get(f"/api/v1/images/{image['id']}/file")
+    assert download.status_code == 200 and "x-injected" not in download.headers
+
+
+def test_concurrent_uploads_of_one_file_make_one_image_whose_files_survive(
+    admin: httpx.Client,
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    collection = make_collection(admin)
+    data = png_bytes(gradient(64, 64, seed=7))
+    broken = ("broken.png", b"\x89PNG\r\n\x1a\nnot really")
+
+    def send(n: int) -> int:
+        # Half the requests carry a broken second file, so they fail and roll back while the
+        # others commit the same content: their clean-up must not delete the shared blobs.
+        files = [("same.png", data), *([broken] if n % 2 else [])]
+        with httpx.Client(base_url=admin.base_url, headers=admin.headers) as client:
+            return upload(client, collection["id"], *files).status_code
+
+    with ThreadPoolExecutor(8) as pool:
+        statuses = list(pool.map(send, range(16)))
+    assert all(s in (200, 201) for s in statuses[::2]), statuses
+    assert all(400 <= s < 500 for s in statuses[1::2]), statuses
+    listed = admin.get(f"/api/v1/collections/{collection['id']}/images").json()["data"]
+    assert len(listed) == 1
+    for part in ("file", "render", "thumbnail"):
+        assert admin.get(f"/api/v1/images/{listed[0]['id']}/{part}").status_code == 200
+
+
+def test_one_collection_takes_one_channel_layout(admin: httpx.Client, settings: Settings) -> None:
+    collection = make_collection(admin)
+    grey = png_bytes(gradient(32, 32))
+    rgb = png_bytes(np.stack([gradient(32, 32, seed=s) for s in range(3)], axis=-1))
+    five = tiff_bytes(
+        np.stack([gradient(32, 32, np.uint16, seed=s) for s in range(5)]),
+        photometric="minisblack",
+        metadata={"axes": "CYX"},
+    )
+    # Grey and RGB mix (the network repeats grey), so both go in.
+    assert upload(admin, collection["id"], ("g.png", grey), ("c.png", rgb)).status_code == 201
+    before = snapshot(settings)
+    r = upload(
+        admin,
+        collection["id"],
+        ("more.png", png_bytes(gradient(32, 32, seed=9))),
+        ("five.tif", five),
+    )
+    assert r.status_code == 422
+    assert r.json()["detail"].startswith("five.tif: a 5-channel image cannot join")
+    assert snapshot(settings) == before
+    # A collection of 5-channel images takes them, and then refuses grey.
+    stacks = make_collection(admin, "stacks")
+    assert upload(admin, stacks["id"], ("five.tif", five)).status_code == 201
+    assert upload(admin, stacks["id"], ("g.png", grey)).status_code == 422

@@ -35,6 +35,8 @@ def _start(admin: httpx.Client, cid: int, body: dict) -> httpx.Response:
         ({"kind": "train", "params": {"bogus": 1}}, "bogus"),
         ({"kind": "train", "params": {"encoder": "vit-huge"}}, "unknown encoder"),
         ({"kind": "train", "params": {"ensemble": "yes"}}, "ensemble"),
+        ({"kind": "train", "params": {"steps": True}}, "steps"),
+        ({"kind": "train", "params": {"steps": "5"}}, "steps"),
         ({"kind": "pretrain", "params": {"ensemble": True}}, "do not take ensemble"),
         ({"kind": "predict", "params": {"minutes": 1}}, "do not take minutes"),
     ],
@@ -153,6 +155,8 @@ def test_prediction_without_model_is_404_with_message(
         {"retrain_every": -1},
         {"auto_pretrain_min_images": "many"},
         {"retrain_every": 2, "colour": "blue"},
+        {"retrain_every": True},  # not 1: a JSON boolean is no count
+        {"auto_pretrain_min_images": "20"},
     ],
 )
 def test_bad_settings_are_422_and_change_nothing(

@@ -72,6 +72,11 @@ def test_held_out_images_are_never_served(
     admin: httpx.Client, user_client: Callable[[str], httpx.Client]
 ) -> None:
     collection, images = _collection(admin, 2)
+    for loose in ("yes", 1):  # only a JSON boolean says it
+        assert (
+            admin.patch(f"/api/v1/images/{images[0]['id']}", json={"holdout": loose}).status_code
+            == 422
+        )
     r = admin.patch(f"/api/v1/images/{images[0]['id']}", json={"holdout": True})
     assert r.status_code == 200 and r.json()["holdout"] is True
     served = user_client("annotator").get(f"/api/v1/collections/{collection['id']}/next").json()
