@@ -17,6 +17,11 @@ from models.networks import Segmenter, build_segmenter
 FORMAT = "maskloop-checkpoint"
 FORMAT_VERSION = 1
 ROLES = ("pretext", "segmenter")
+# Config keys a loaded checkpoint must have to build its network (and, a segmenter, to predict).
+_REQUIRED = {
+    "pretext": ("encoder", "in_channels", "out_channels"),
+    "segmenter": ("encoder", "in_channels", "out_channels", "kind", "num_classes"),
+}
 
 
 @dataclass
@@ -89,9 +94,17 @@ class Checkpoint:
             raise ValueError(
                 f"{path} was written by a newer maskloop (format {payload['format_version']})"
             )
-        return cls(
-            json.loads(payload["config_json"]), payload["state_dict"], payload.get("resume", {})
-        )
+        try:
+            config = json.loads(payload["config_json"])
+            checkpoint = cls(config, payload["state_dict"], payload.get("resume", {}))
+        except (KeyError, TypeError, ValueError) as error:
+            raise ValueError(f"{path} holds a damaged maskloop checkpoint: {error}") from error
+        needed = _REQUIRED[checkpoint.role]
+        lacking = [k for k in needed if k not in config]
+        if lacking or not isinstance(payload["state_dict"], dict):
+            missing = ", ".join(lacking) or "weights"
+            raise ValueError(f"{path} holds a damaged maskloop checkpoint: no {missing}")
+        return checkpoint
 
     def backbone_state(self) -> dict[str, torch.Tensor]:
         """Segmenter-shaped weights (``encoder.*``, ``decoder.*``, ``head.*``) of either role."""

@@ -5,6 +5,8 @@ Mounted into the ``maskloop`` CLI by the service; also runs as ``python -m model
 
 from __future__ import annotations
 
+import math
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
@@ -16,6 +18,7 @@ from tqdm import tqdm
 from models.checkpoint import Checkpoint
 from models.config import KINDS, PretrainConfig, Progress, TrainConfig
 from models.data import infer_in_channels
+from models.device import resolve_device
 from models.inference import check_ensemble
 from models.inference import predict as predict_image
 from models.io import list_images, read_image, read_label, write_label
@@ -82,6 +85,26 @@ def _load_masks(directory: Path, stems: list[str], images: list[np.ndarray]) -> 
     return masks
 
 
+def _device(name: str) -> None:
+    """Refuse a device this machine lacks before reading images or training."""
+    try:
+        resolve_device(name)
+    except ValueError as error:
+        raise _fail(f"--device: {error}") from error
+
+
+def _output_file(out: Path) -> None:
+    """Refuse an --out that cannot be written before the work, not after it."""
+    if out.is_dir():
+        raise _fail(f"--out {out} is a directory; give a file name such as {out / 'model.pt'}")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise _fail(f"--out: cannot create the folder {out.parent}: {error}") from error
+    if not os.access(out.parent, os.W_OK):
+        raise _fail(f"--out: the folder {out.parent} is not writable")
+
+
 def _progress_bar(desc: str, total: int | None) -> tuple[tqdm, Callable[[Progress], None]]:
     bar = tqdm(total=1000, desc=desc, unit="‰", bar_format="{l_bar}{bar}| {postfix}")
 
@@ -95,8 +118,8 @@ def _progress_bar(desc: str, total: int | None) -> tuple[tqdm, Callable[[Progres
 
 
 def _budget(minutes: float | None, steps: int | None, name: str) -> None:
-    if minutes is not None and minutes <= 0:
-        raise _fail(f"--minutes must be > 0, got {minutes}")
+    if minutes is not None and not 0 < minutes < math.inf:
+        raise _fail(f"--minutes must be a finite number > 0, got {minutes}")
     if steps is not None and steps <= 0:
         raise _fail(f"--{name} must be > 0, got {steps}")
 
@@ -120,6 +143,8 @@ def pretrain(
     if method not in PRETEXTS:
         raise _fail(f"unknown method {method!r}; choose one of {', '.join(PRETEXTS)}")
     _budget(minutes, steps, "steps")
+    _device(device)
+    _output_file(out)
     _, loaded = _load_images(images)
     try:
         config = PretrainConfig(
@@ -194,6 +219,8 @@ def train(
     if kind not in KINDS:
         raise _fail(f"unknown kind {kind!r}; use instance or semantic")
     _budget(minutes, epochs, "epochs")
+    _device(device)
+    _output_file(out)
     start = _load_init(init)
     stems, loaded = _load_images(images)
     label_images = _load_masks(masks, stems, loaded)
@@ -201,7 +228,10 @@ def train(
     if start is not None:
         in_channels, encoder = int(start.config["in_channels"]), str(start.config["encoder"])
     else:
-        in_channels, encoder = infer_in_channels(loaded), "small"
+        try:
+            in_channels, encoder = infer_in_channels(loaded), "small"
+        except ValueError as error:
+            raise _fail(f"--images: {error}; one model takes one channel layout") from error
     if num_classes is None:
         num_classes = _semantic_classes(label_images) if kind == "semantic" else 2
     try:
@@ -278,18 +308,39 @@ def predict(
         check_ensemble(checkpoints)
     except ValueError as error:
         raise _fail(f"--model: {error}") from error
+    _device(device)
+    if out.exists() and not out.is_dir():
+        raise _fail(f"--out {out} is a file; give a folder for the label images")
+    if out.resolve() == images.resolve():
+        raise _fail(
+            "--out is the --images folder: label images are written as STEM.png and would "
+            "replace the images; give another folder"
+        )
     stems, loaded = _load_images(images)
-    out.mkdir(parents=True, exist_ok=True)
-    for stem, image in tqdm(list(zip(stems, loaded, strict=True)), desc="predict", unit="img"):
-        try:
-            prediction = predict_image(
-                checkpoints,
-                image,
-                tta=tta,
-                device=device,
-                min_object_confidence=min_object_confidence,
-            )
-        except ValueError as error:
-            raise _fail(f"{stem}: {error}") from error
-        write_label(out / f"{stem}.png", prediction.labels)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise _fail(f"--out: cannot create {out}: {error}") from error
+    written = 0
+    try:
+        for stem, image in tqdm(list(zip(stems, loaded, strict=True)), desc="predict", unit="img"):
+            try:
+                prediction = predict_image(
+                    checkpoints,
+                    image,
+                    tta=tta,
+                    device=device,
+                    min_object_confidence=min_object_confidence,
+                )
+            except ValueError as error:
+                so_far = f"{written} label image(s) written to {out}"
+                raise _fail(f"{stem}: {error} ({so_far})") from error
+            write_label(out / f"{stem}.png", prediction.labels)
+            written += 1
+    except KeyboardInterrupt:
+        # Each file is whole (written through a rename); say how far it got.
+        typer.secho(
+            f"interrupted: {written} of {len(stems)} label image(s) written to {out}", err=True
+        )
+        raise typer.Exit(code=130) from None
     typer.echo(f"wrote {len(stems)} label image(s) to {out}")

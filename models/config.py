@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 from models.data.crops import WEIGHTINGS
 from models.data.normalize import POLARITIES
+from models.device import check_device_name
 from models.networks import ENCODERS
 from models.pretext import PRETEXTS
 
 KINDS = ("semantic", "instance")
-DEVICES = ("auto", "cpu", "cuda", "mps")
 SCHEDULES = ("constant", "cosine")
 KEEPS = ("best", "last")
 TRANSFERS = ("pretext", "encoder")
@@ -36,8 +37,8 @@ def _check_positive(name: str, value: float | None, allow_none: bool = True) -> 
         if not allow_none:
             raise ValueError(f"{name} must be given")
         return
-    if isinstance(value, bool) or not value > 0:
-        raise ValueError(f"{name} must be > 0, got {value!r}")
+    if isinstance(value, bool) or not 0 < value < math.inf:
+        raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
 
 
 def _check_common(config: PretrainConfig | TrainConfig) -> None:
@@ -45,8 +46,7 @@ def _check_common(config: PretrainConfig | TrainConfig) -> None:
         raise ValueError(f"unknown encoder {config.encoder!r}; choose one of {sorted(ENCODERS)}")
     if not isinstance(config.in_channels, int) or config.in_channels < 1:
         raise ValueError(f"in_channels must be an integer >= 1, got {config.in_channels!r}")
-    if config.device not in DEVICES and not config.device.startswith("cuda:"):
-        raise ValueError(f"unknown device {config.device!r}; use one of {DEVICES} or 'cuda:N'")
+    check_device_name(config.device)
     for name in ("steps", "minutes", "lr", "batch_size"):
         _check_positive(name, getattr(config, name))
     if config.polarity not in POLARITIES:

@@ -14,7 +14,13 @@ from torch.nn.utils.fusion import fuse_conv_bn_eval
 
 from models.calibration import apply_offsets
 from models.checkpoint import Checkpoint
-from models.data import polarity_of, predict_tiled, prepare_image, tile_starts
+from models.data import (
+    channels_fit_together,
+    polarity_of,
+    predict_tiled,
+    prepare_image,
+    tile_starts,
+)
 from models.device import resolve_device
 from models.networks import Segmenter, pad_to_multiple
 from models.postprocess import (
@@ -165,6 +171,12 @@ def check_ensemble(models: list[Checkpoint]) -> list[Checkpoint]:
         raise ValueError("predict needs at least one model checkpoint")
     for member in models:
         _require_segmenter(member)
+    inputs = {int(m.config["in_channels"]) for m in models}
+    if not channels_fit_together(inputs):
+        raise ValueError(
+            f"the models to average take images of {' and '.join(map(str, sorted(inputs)))} "
+            "channels, which no one image fits; give models trained on the same kind of images"
+        )
     outputs = {(str(m.config["kind"]), int(m.config["out_channels"])) for m in models}
     if len(outputs) > 1:
         found = ", ".join(f"{k} with {c} outputs" for k, c in sorted(outputs))

@@ -62,7 +62,14 @@ def write_label(path: str | Path, labels: np.ndarray) -> None:
     if low < 0 or high > 65535:
         raise ValueError(f"labels must lie in 0..65535 for PNG, got {low}..{high}")
     dtype = np.uint8 if high <= 255 else np.uint16
-    Image.fromarray(labels.astype(dtype)).save(Path(path), format="PNG")
+    path = Path(path)
+    # Through a temporary file and a rename, so an interrupted run leaves whole files only.
+    partial = path.with_name(f".{path.name}.partial")
+    try:
+        Image.fromarray(labels.astype(dtype)).save(partial, format="PNG")
+        partial.replace(path)
+    finally:
+        partial.unlink(missing_ok=True)
 
 
 def list_images(directory: str | Path) -> dict[str, Path]:

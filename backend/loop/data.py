@@ -13,7 +13,6 @@ from backend.imaging import decode_image
 from backend.orm import Annotation, Image
 from backend.storage import BlobStore
 from models.calibration import evenly_spaced
-from models.data import accepts_channels
 
 # Stored images passed the upload limit already; this only guards against a corrupt store.
 _NO_LIMIT = 1 << 40
@@ -32,12 +31,6 @@ def mask_array(store: BlobStore, key: str) -> np.ndarray:
 def in_channels_for(images: list[Image]) -> int:
     """The network's input channels: the most any image has (fewer are repeated by the core)."""
     return max((i.channels for i in images), default=1)
-
-
-def channels_fit_together(counts: set[int]) -> bool:
-    """Whether one network can take images of all these channel counts: grey and RGB mix
-    (``in_channels_for`` gives 3, grey is repeated); N-channel images need N everywhere."""
-    return not counts or all(accepts_channels(max(counts), c) for c in counts)
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,6 @@ from backend.imaging import (
 )
 from backend.jobs.queue import DatabaseQueue
 from backend.loop import triggers
-from backend.loop.data import channels_fit_together
 from backend.orm import (
     Annotation,
     Collection,
@@ -35,6 +34,7 @@ from backend.orm import (
     User,
 )
 from backend.storage import BlobStore, sha256_hex
+from models.data import channels_fit_together
 
 
 @dataclass(frozen=True)

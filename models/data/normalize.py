@@ -130,6 +130,12 @@ def accepts_channels(in_channels: int, channels: int) -> bool:
     return channels == in_channels or {channels, in_channels} == {1, 3}
 
 
+def channels_fit_together(counts: set[int]) -> bool:
+    """Whether one network can take images of all these channel counts: grey and RGB mix
+    (3 channels, grey repeated); N-channel images need N everywhere."""
+    return not counts or all(accepts_channels(max(counts), c) for c in counts)
+
+
 def _mismatch(chw: np.ndarray, in_channels: int) -> np.ndarray:
     raise ValueError(f"image has {chw.shape[0]} channels, the model takes {in_channels}")
 

@@ -57,7 +57,20 @@ def initial_network(config: TrainConfig, init: Checkpoint | None) -> tuple[Segme
         parts = ("encoder.", "decoder.", "head.")
     else:
         parts = ("encoder.", "decoder.")
-    net.load_state_dict({k: v for k, v in state.items() if k.startswith(parts)}, strict=False)
+    wanted = {k: v for k, v in state.items() if k.startswith(parts)}
+    try:
+        loaded = net.load_state_dict(wanted, strict=False)
+    except RuntimeError as error:  # a tensor of another shape
+        raise ValueError(f"init checkpoint's weights do not fit the network: {error}") from error
+    # strict=False only because the parts not transferred (the head) are left out on purpose;
+    # a part that was meant to load must load whole.
+    lacking = [k for k in loaded.missing_keys if k.startswith(parts)]
+    if lacking or loaded.unexpected_keys:
+        raise ValueError(
+            f"init checkpoint's weights do not fit a {config.encoder} network: "
+            f"{len(lacking)} missing (e.g. {lacking[:2]}), "
+            f"{len(loaded.unexpected_keys)} unknown (e.g. {loaded.unexpected_keys[:2]})"
+        )
     kind = "ssl" if init.role == "pretext" else "previous"
     return net, {
         "type": kind,

@@ -309,3 +309,110 @@ def test_cli_train_weighs_contacts_when_asked_and_rejects_a_negative_weight(
     from models import Checkpoint
 
     assert Checkpoint.load(model).config["hyperparameters"]["contact_weight"] == 5.0
+
+
+def _invoke(*args: object):  # type: ignore[no-untyped-def]
+    return runner.invoke(app, [str(a) for a in args])
+
+
+@pytest.fixture
+def model_file(tmp_path: Path, folders: tuple[Path, Path]) -> Path:
+    images, masks = folders
+    model = tmp_path / "model.pt"
+    result = _invoke(
+        "train", "--images", images, "--masks", masks, "--kind", "instance", "--out", model,
+        *FAST_TRAIN,
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    return model
+
+
+@pytest.mark.parametrize("device", ["tpu", "cuda:abc", "cuda:7", "mps"])
+def test_cli_refuses_a_device_it_lacks_before_any_work(
+    tmp_path: Path, folders: tuple[Path, Path], model_file: Path, device: str
+) -> None:
+    import torch
+
+    if device == "cuda:7" and torch.cuda.device_count() > 7:
+        pytest.skip("this machine has that GPU")
+    if device == "mps" and torch.backends.mps.is_available():
+        pytest.skip("this machine has an Apple GPU")
+    images, masks = folders
+    out, folder = tmp_path / "new.pt", tmp_path / "labels"
+    for result in (
+        _invoke("pretrain", "--images", images, "--out", out, "--steps", 2, "--device", device),
+        _invoke(
+            "train", "--images", images, "--masks", masks, "--kind", "instance",
+            "--out", out, "--epochs", 1, "--device", device,
+        ),
+        _invoke("predict", "--model", model_file, "--images", images, "--out", folder,
+                "--device", device),
+    ):  # fmt: skip
+        assert result.exit_code == 2 and "--device" in result.output, result.output
+    assert not out.exists() and not folder.exists()
+
+
+def test_cli_refuses_an_endless_budget(tmp_path: Path, folders: tuple[Path, Path]) -> None:
+    result = _invoke(
+        "pretrain", "--images", folders[0], "--out", tmp_path / "e.pt", "--minutes", "inf"
+    )
+    assert result.exit_code == 2 and "finite" in result.output
+
+
+def test_cli_refuses_an_out_it_cannot_write_before_training(
+    tmp_path: Path, folders: tuple[Path, Path]
+) -> None:
+    (tmp_path / "taken").mkdir()
+    (tmp_path / "a-file").write_text("x")
+    for out, words in ((tmp_path / "taken", "is a directory"), (tmp_path / "a-file" / "e.pt", "")):
+        result = _invoke("pretrain", "--images", folders[0], "--out", out, *FAST_PRETRAIN)
+        assert result.exit_code == 2 and words in result.output, result.output
+        assert "pretrain masked" not in result.output  # no progress bar: nothing was trained
+
+
+def test_cli_predict_never_writes_over_its_images(
+    folders: tuple[Path, Path], model_file: Path
+) -> None:
+    images = folders[0]
+    before = {p.name: p.read_bytes() for p in images.iterdir()}
+    result = _invoke("predict", "--model", model_file, "--images", images, "--out", images)
+    assert result.exit_code == 2 and "would replace the images" in result.output
+    assert {p.name: p.read_bytes() for p in images.iterdir()} == before
+
+
+def test_cli_train_refuses_images_of_two_channel_layouts(
+    tmp_path: Path, folders: tuple[Path, Path]
+) -> None:
+    images, masks = folders
+    stack = np.random.default_rng(0).integers(0, 255, (64, 64, 2), dtype=np.uint8)
+    import tifffile
+
+    tifffile.imwrite(images / "two.tif", stack, photometric="minisblack", planarconfig="contig")
+    write_label(masks / "two.png", np.zeros((64, 64), np.uint8))
+    result = _invoke(
+        "train", "--images", images, "--masks", masks, "--kind", "instance",
+        "--out", tmp_path / "m.pt", *FAST_TRAIN,
+    )  # fmt: skip
+    assert result.exit_code == 2 and "channel" in result.output, result.output
+
+
+def test_cli_explains_damaged_checkpoints(
+    tmp_path: Path, folders: tuple[Path, Path], model_file: Path
+) -> None:
+    from models.checkpoint import Checkpoint
+
+    model = Checkpoint.load(model_file)
+    lacking = tmp_path / "lacking.pt"
+    Checkpoint({"role": "segmenter"}, model.state_dict).save(lacking)
+    misfit = tmp_path / "misfit.pt"
+    Checkpoint(
+        model.config, {"encoder.nothing": model.state_dict[next(iter(model.state_dict))]}
+    ).save(misfit)
+    images, masks = folders
+    result = _invoke("predict", "--model", lacking, "--images", images, "--out", tmp_path / "o")
+    assert result.exit_code == 2 and "damaged" in result.output, result.output
+    result = _invoke(
+        "train", "--images", images, "--masks", masks, "--kind", "instance", "--init", misfit,
+        "--out", tmp_path / "m.pt", *FAST_TRAIN,
+    )  # fmt: skip
+    assert result.exit_code == 2 and "do not fit" in result.output, result.output

@@ -114,10 +114,12 @@ def test_train_rejects_class_beyond_num_classes(nuclei: Pairs) -> None:
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [
-        ({"steps": -1}, "steps must be > 0, got -1"),
+        ({"steps": -1}, "steps must be a finite number > 0, got -1"),
+        ({"minutes": float("inf")}, "minutes must be a finite number > 0"),
+        ({"device": "tpu"}, "unknown device 'tpu'"),
         ({"kind": "panoptic"}, "unknown kind 'panoptic'"),
         ({"crop_size": 30}, "crop_size must be a multiple of 16"),
-        ({"lr": 0}, "lr must be > 0"),
+        ({"lr": 0}, "lr must be a finite number > 0"),
         ({"schedule": "step"}, "schedule must be one of"),
         ({"keep": "median"}, "keep must be one of"),
         ({"sampling": "pixels"}, "sampling must be one of"),
