@@ -1,10 +1,13 @@
 """The ``maskloop`` command line: the service's commands plus the learning core's."""
 
 import getpass
+import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
+from pydantic import ValidationError
+from sqlalchemy.exc import SQLAlchemyError
 
 from backend.config import Settings, get_settings
 from backend.db import make_engine, make_session_factory, session_scope
@@ -186,4 +189,27 @@ _mount_learning_commands()
 
 
 def main() -> None:
-    app()
+    # Click ends the process itself (SystemExit) on success, usage errors and Ctrl-C; what
+    # reaches the except clauses is an error raised inside a command.
+    try:
+        app()
+    except ValidationError as error:
+        _settings_error(error)
+    except (SQLAlchemyError, OSError) as error:
+        # A database that cannot be reached or opened, a data folder that cannot be written:
+        # configuration, not a bug, so one line that says which setting to look at.
+        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        typer.secho(
+            f"error: {first}\n  check MASKLOOP_DATABASE_URL and MASKLOOP_DATA_DIR "
+            "(README, Configuration)",
+            fg=typer.colors.RED,
+            err=True,
+        )
+        sys.exit(2)
+
+
+def _settings_error(error: ValidationError) -> None:
+    for problem in error.errors():
+        name = "MASKLOOP_" + "_".join(str(p) for p in problem["loc"]).upper()
+        typer.secho(f"error: {name}: {problem['msg']}", fg=typer.colors.RED, err=True)
+    sys.exit(2)

@@ -96,3 +96,24 @@ def test_load_demo_is_idempotent(env: dict[str, str], database_url: str) -> None
     second = run(env, "load-demo")
     assert "already loaded" in second.stdout
     assert count(database_url, "SELECT count(*) FROM images") == n
+
+
+@pytest.mark.parametrize(
+    ("setting", "value", "words"),
+    [
+        (
+            "MASKLOOP_DATABASE_URL",
+            "postgresql+psycopg://nobody:x@127.0.0.1:1/none",
+            "MASKLOOP_DATABASE_URL",
+        ),
+        ("MASKLOOP_DATABASE_URL", "nonsense://", "MASKLOOP_DATABASE_URL"),
+        ("MASKLOOP_MAX_FILE_BYTES", "-1", "MASKLOOP_MAX_FILE_BYTES"),
+    ],
+)
+def test_bad_configuration_is_one_line_not_a_traceback(
+    env: dict[str, str], setting: str, value: str, words: str
+) -> None:
+    result = run({**env, setting: value}, "migrate")
+    assert result.returncode == 2, result.stderr
+    assert "error: " in result.stderr and words in result.stderr
+    assert "Traceback" not in result.stderr and len(result.stderr.splitlines()) <= 3
