@@ -36,7 +36,7 @@ def _fail(message: str) -> None:
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="interface to listen on")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="TCP port")] = 8000,
+    port: Annotated[int, typer.Option(help="TCP port", min=1, max=65535)] = 8000,
 ) -> None:
     """Migrate the database, then serve the API and the web UI."""
     import uvicorn
@@ -81,7 +81,9 @@ def migrate() -> None:
     """Bring the database schema up to date."""
     from backend.migrate import upgrade
 
-    upgrade(get_settings().database_url)
+    settings = get_settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)  # where the default SQLite file goes
+    upgrade(settings.database_url)
     typer.echo("database is up to date")
 
 
@@ -92,14 +94,22 @@ def create_user(
     password: Annotated[str | None, typer.Option(help="prompted for when left out")] = None,
 ) -> None:
     """Create a user account."""
+    from backend.bootstrap import prepare
+    from backend.schemas.accounts import UserCreate
+
     if role not in {r.value for r in Role}:
         _fail(f"unknown role {role!r}; use viewer, annotator or admin")
     if password is None:
         password = getpass.getpass(f"password for {username}: ")
-    if len(password) < 8:
-        _fail("the password must have at least 8 characters")
     try:
-        with _session(get_settings()) as db:
+        # The API's rules, so that every account made here can log in there.
+        UserCreate(username=username, password=password, role=role)  # type: ignore[arg-type]
+    except ValidationError as error:
+        _fail("; ".join(f"{e['loc'][0]}: {e['msg']}" for e in error.errors()))
+    settings = get_settings()
+    prepare(settings)  # a fresh installation: the tables first
+    try:
+        with _session(settings) as db:
             accounts.create_user(db, username, password, Role(role))
     except DomainError as exc:
         _fail(exc.detail)
@@ -112,8 +122,12 @@ def token(
     name: Annotated[str, typer.Option(help="what the token is for")] = "cli",
 ) -> None:
     """Create an API token for a user and print it (it is shown only once)."""
+    from backend.bootstrap import prepare
+
+    settings = get_settings()
+    prepare(settings)
     try:
-        with _session(get_settings()) as db:
+        with _session(settings) as db:
             _row, secret = accounts.create_token(db, accounts.get_user(db, username), name)
     except DomainError as exc:
         _fail(exc.detail)
@@ -194,17 +208,19 @@ def main() -> None:
     try:
         app()
     except ValidationError as error:
+        if error.title != Settings.__name__:
+            raise
         _settings_error(error)
     except (SQLAlchemyError, OSError) as error:
-        # A database that cannot be reached or opened, a data folder that cannot be written:
-        # configuration, not a bug, so one line that says which setting to look at.
+        # A database that cannot be reached or opened, a folder that cannot be written:
+        # configuration, not a bug, so one line that says what to look at.
         first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        typer.secho(
-            f"error: {first}\n  check MASKLOOP_DATABASE_URL and MASKLOOP_DATA_DIR "
-            "(README, Configuration)",
-            fg=typer.colors.RED,
-            err=True,
+        hint = (
+            "\n  check MASKLOOP_DATABASE_URL (README, Configuration)"
+            if isinstance(error, SQLAlchemyError)
+            else ""
         )
+        typer.secho(f"error: {first}{hint}", fg=typer.colors.RED, err=True)
         sys.exit(2)
 
 

@@ -4,8 +4,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from models.device import check_device_name
 
 
 class Settings(BaseSettings):
@@ -26,24 +28,34 @@ class Settings(BaseSettings):
     max_zip_members: int = Field(default=5000, gt=0)
     max_zip_total_bytes: int = Field(default=4 << 30, gt=0, description="uncompressed zip content")
 
-    session_hours: float = Field(default=24 * 7, gt=0)
+    session_hours: float = Field(default=24 * 7, gt=0, le=24 * 366)
     cookie_secure: bool = False
     # Unreferenced blobs younger than this are left alone at start-up: another process may be
     # between writing a blob and committing the row that references it.
-    orphan_grace_seconds: float = Field(default=3600, ge=0)
+    orphan_grace_seconds: float = Field(default=3600, ge=0, le=366 * 86400)
 
     # Jobs: "embedded" starts one worker process beside the API; "none" expects workers
     # started elsewhere with `maskloop worker`.
     worker: Literal["embedded", "none"] = "embedded"
-    device: str = Field(default="auto", description="auto, cpu, cuda or cuda:N for training")
-    pretrain_minutes: float = Field(default=5.0, gt=0)
-    train_minutes: float = Field(default=3.0, gt=0)
+    device: str = Field(default="auto", description="auto, cpu, cuda, cuda:N or mps for training")
+    pretrain_minutes: float = Field(default=5.0, gt=0, le=24 * 60)
+    train_minutes: float = Field(default=3.0, gt=0, le=24 * 60)
     # A new version averages its network's predictions with those of the active version's
     # networks, up to this many in all (1: every version predicts alone). Each network adds a
     # full prediction pass, about 0.2 s per 1024x1024 image on 2 CPU cores.
     ensemble_max: int = Field(default=4, ge=1, le=16, description="networks a version averages")
-    lease_minutes: float = Field(default=15.0, gt=0, description="next-image reservation")
-    job_stale_seconds: float = Field(default=120.0, gt=0, description="worker heartbeat timeout")
+    lease_minutes: float = Field(
+        default=15.0, gt=0, le=7 * 24 * 60, description="next-image reservation"
+    )
+    job_stale_seconds: float = Field(
+        default=120.0, gt=0, le=86400, description="worker heartbeat timeout"
+    )
+
+    @field_validator("device")
+    @classmethod
+    def _known_device(cls, value: str) -> str:
+        check_device_name(value)  # a typo fails at start-up, not in every job
+        return value
 
     @model_validator(mode="after")
     def _default_database(self) -> "Settings":

@@ -21,7 +21,7 @@ from models.data import infer_in_channels
 from models.device import resolve_device
 from models.inference import check_ensemble
 from models.inference import predict as predict_image
-from models.io import list_images, read_image, read_label, write_label
+from models.io import IMAGE_SUFFIXES, list_images, read_image, read_label, write_label
 from models.postprocess import MIN_OBJECT_CONFIDENCE
 from models.pretext import PRETEXTS
 from models.training import pretrain as run_pretrain
@@ -97,6 +97,9 @@ def _output_file(out: Path) -> None:
     """Refuse an --out that cannot be written before the work, not after it."""
     if out.is_dir():
         raise _fail(f"--out {out} is a directory; give a file name such as {out / 'model.pt'}")
+    if out.suffix.lower() in IMAGE_SUFFIXES:
+        # It would replace an image (the images folder is a natural place to mistype).
+        raise _fail(f"--out {out} names an image file; checkpoints are written as NAME.pt")
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
     except OSError as error:

@@ -117,3 +117,20 @@ def test_bad_configuration_is_one_line_not_a_traceback(
     assert result.returncode == 2, result.stderr
     assert "error: " in result.stderr and words in result.stderr
     assert "Traceback" not in result.stderr and len(result.stderr.splitlines()) <= 3
+
+
+def test_settings_past_their_range_and_unknown_devices_are_refused(env: dict[str, str]) -> None:
+    for setting, value in (("MASKLOOP_SESSION_HOURS", "inf"), ("MASKLOOP_DEVICE", "tpu")):
+        result = run({**env, setting: value}, "migrate")
+        assert result.returncode == 2 and f"error: {setting}: " in result.stderr, result.stderr
+
+
+def test_migrate_and_create_user_work_on_a_fresh_data_folder(tmp_path: Path) -> None:
+    fresh = {**os.environ, "MASKLOOP_DATA_DIR": str(tmp_path / "new" / "data")}
+    fresh.pop("MASKLOOP_DATABASE_URL", None)
+    assert run(fresh, "migrate").returncode == 0
+    other = {**fresh, "MASKLOOP_DATA_DIR": str(tmp_path / "other")}
+    made = run(other, "create-user", "bob", "--password", "long-enough")
+    assert made.returncode == 0, made.stderr
+    refused = run(other, "create-user", "", "--password", "long-enough")
+    assert refused.returncode == 2 and "username" in refused.stderr

@@ -416,3 +416,11 @@ def test_cli_explains_damaged_checkpoints(
         "--out", tmp_path / "m.pt", *FAST_TRAIN,
     )  # fmt: skip
     assert result.exit_code == 2 and "do not fit" in result.output, result.output
+
+
+def test_cli_never_writes_a_checkpoint_over_an_image(folders: tuple[Path, Path]) -> None:
+    images = folders[0]
+    before = (images / "cell0.png").read_bytes()
+    result = _invoke("pretrain", "--images", images, "--out", images / "cell0.png", *FAST_PRETRAIN)
+    assert result.exit_code == 2 and "names an image file" in result.output
+    assert (images / "cell0.png").read_bytes() == before
