@@ -198,6 +198,8 @@ def parse_args(argv: Sequence[str] | None = None) -> BenchConfig:
     )
     p.add_argument("--save-pretrained", type=Path, default=None, help="save the pretrained encoder")
     a = p.parse_args(argv)
+    if not a.data.is_dir():  # fails here, not after minutes of set-up
+        p.error(f"--data {a.data} is not a folder; point it at ../shared/data/dsb2018 or isbi2012")
 
     def split(s: str) -> list[str]:
         return [x.strip() for x in s.split(",") if x.strip()]

@@ -17,7 +17,7 @@ from tqdm import tqdm
 
 from models.checkpoint import Checkpoint
 from models.config import KINDS, PretrainConfig, Progress, TrainConfig
-from models.data import infer_in_channels
+from models.data import accepts_channels, infer_in_channels
 from models.device import resolve_device
 from models.inference import check_ensemble
 from models.inference import predict as predict_image
@@ -83,6 +83,17 @@ def _load_masks(directory: Path, stems: list[str], images: list[np.ndarray]) -> 
             )
         masks.append(mask)
     return masks
+
+
+def _check_fit(
+    stems: list[str], images: list[np.ndarray], in_channels: int, option: str, taker: str
+) -> None:
+    """Refuse, before training, an image the network could not take (found only after the
+    whole budget otherwise)."""
+    for stem, image in zip(stems, images, strict=True):
+        channels = 1 if image.ndim == 2 else int(image.shape[-1])
+        if not accepts_channels(in_channels, channels):
+            raise _fail(f"{option}: {stem} has {channels} channels and {taker} takes {in_channels}")
 
 
 def _device(name: str) -> None:
@@ -227,14 +238,16 @@ def train(
     start = _load_init(init)
     stems, loaded = _load_images(images)
     label_images = _load_masks(masks, stems, loaded)
-    pool = _load_images(unlabeled)[1] if unlabeled is not None else None
+    pool_stems, pool = _load_images(unlabeled) if unlabeled is not None else ([], None)
     if start is not None:
         in_channels, encoder = int(start.config["in_channels"]), str(start.config["encoder"])
+        _check_fit(stems, loaded, in_channels, "--images", "the --init checkpoint")
     else:
         try:
             in_channels, encoder = infer_in_channels(loaded), "small"
         except ValueError as error:
             raise _fail(f"--images: {error}; one model takes one channel layout") from error
+    _check_fit(pool_stems, pool or [], in_channels, "--unlabeled", "the model")
     if num_classes is None:
         num_classes = _semantic_classes(label_images) if kind == "semantic" else 2
     try:

@@ -10,12 +10,14 @@ from PIL import Image
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff")
 _TIFF = (".tif", ".tiff")
+MAX_CHANNELS = 8  # as the service accepts
 
 
 def read_image(path: str | Path) -> np.ndarray:
     """Read an image in its native dtype. Shape: (H, W) or (H, W, C).
 
-    TIFF stacks stored channels-first with few channels (C, H, W), C <= 8, are moved to (H, W, C).
+    TIFF stacks stored channels-first with few channels (C, H, W), C <= 8, are moved to (H, W, C);
+    more planes than that are a z-stack or time series, refused with a ``ValueError``.
     """
     path = Path(path)
     if path.suffix.lower() in _TIFF:
@@ -29,6 +31,12 @@ def read_image(path: str | Path) -> np.ndarray:
             array = np.asarray(image)
     if array.ndim not in (2, 3):
         raise ValueError(f"{path}: expected a 2-D image (H, W) or (H, W, C), got {array.shape}")
+    if array.ndim == 3 and array.shape[-1] > MAX_CHANNELS:
+        # (20, 48, 48) is a stack of 20 planes, not a 20x48 image with 48 channels.
+        raise ValueError(
+            f"{path}: shape {array.shape} looks like a z-stack or time series, which is not "
+            f"supported (at most {MAX_CHANNELS} channels); save one plane per file"
+        )
     return array
 
 

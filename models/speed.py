@@ -16,6 +16,7 @@ import typer
 from skimage.draw import disk
 
 from models.checkpoint import Checkpoint
+from models.device import resolve_device
 from models.inference import predict
 from models.networks import build_segmenter
 
@@ -30,16 +31,21 @@ def _synthetic(size: int, seed: int = 0) -> np.ndarray:
 
 
 def main(
-    size: Annotated[int, typer.Option(help="Image side in pixels.")] = 1024,
+    size: Annotated[int, typer.Option(help="Image side in pixels.", min=16)] = 1024,
     encoder: Annotated[str, typer.Option(help="Encoder name.")] = "small",
-    repeats: Annotated[int, typer.Option(help="Timed calls.")] = 10,
-    threads: Annotated[int, typer.Option(help="torch CPU threads (0: leave as is).")] = 0,
+    repeats: Annotated[int, typer.Option(help="Timed calls.", min=1)] = 10,
+    threads: Annotated[int, typer.Option(help="torch CPU threads (0: leave as is).", min=0)] = 0,
     tta: Annotated[bool, typer.Option(help="Flip test-time augmentation.")] = False,
     device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "cpu",
 ) -> None:
+    try:
+        resolve_device(device)
+        net = build_segmenter(encoder, 1, 3)
+    except ValueError as error:
+        typer.secho(f"error: {error}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(2) from None
     if threads:
         torch.set_num_threads(threads)
-    net = build_segmenter(encoder, 1, 3)
     config = {
         "role": "segmenter",
         "encoder": encoder,

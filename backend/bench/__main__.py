@@ -3,6 +3,7 @@ import sys
 from pathlib import Path
 
 from backend.bench.loop import LoopConfig, run_loop
+from backend.loop.selection import Strategy
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -37,6 +38,17 @@ def main(argv: list[str] | None = None) -> int:
     for name in ("rounds", "per_round"):
         if getattr(args, name) < 1:
             parser.error(f"--{name.replace('_', '-')} must be at least 1")
+    for name in ("pool", "test"):
+        if getattr(args, name) < 0:
+            parser.error(f"--{name} must be 0 or more")
+    for name in ("pretrain_minutes", "train_minutes"):
+        if not 0 < getattr(args, name) <= 24 * 60:
+            parser.error(f"--{name.replace('_', '-')} must be a number of minutes in (0, 1440]")
+    if args.strategy not in set(Strategy):
+        parser.error(f"--strategy must be one of {', '.join(Strategy)}")
+    if args.out.is_dir():
+        # Written only at the end: found out now, not after the whole loop.
+        parser.error(f"--out {args.out} is a folder; give a file name such as loop.json")
     config = LoopConfig(
         data=args.data,
         rounds=args.rounds,

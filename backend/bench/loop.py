@@ -142,6 +142,8 @@ class Service:
         )
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                break  # it died (bad settings, port taken): no point waiting out the deadline
             try:
                 if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
                     return

@@ -424,3 +424,22 @@ def test_cli_never_writes_a_checkpoint_over_an_image(folders: tuple[Path, Path])
     result = _invoke("pretrain", "--images", images, "--out", images / "cell0.png", *FAST_PRETRAIN)
     assert result.exit_code == 2 and "names an image file" in result.output
     assert (images / "cell0.png").read_bytes() == before
+
+
+def test_cli_train_checks_the_unlabeled_pool_before_training(
+    tmp_path: Path, folders: tuple[Path, Path]
+) -> None:
+    import tifffile
+
+    images, masks = folders
+    pool = tmp_path / "pool"
+    pool.mkdir()
+    tifffile.imwrite(pool / "two.tif", np.zeros((64, 64, 2), np.uint8), planarconfig="contig")
+    result = _invoke(
+        "train", "--images", images, "--masks", masks, "--kind", "semantic",
+        "--unlabeled", pool, "--num-classes", 8, "--out", tmp_path / "m.pt", *FAST_TRAIN,
+    )  # fmt: skip
+    assert result.exit_code == 2 and "--unlabeled: two has 2 channels" in result.output, (
+        result.output
+    )
+    assert "train semantic" not in result.output  # no progress bar: nothing was trained

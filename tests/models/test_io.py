@@ -49,3 +49,11 @@ def test_read_label_rejects_float_tiff(tmp_path: Path) -> None:
     tifffile.imwrite(tmp_path / "m.tif", np.zeros((4, 4), np.float32))
     with pytest.raises(ValueError, match="integers"):
         read_label(tmp_path / "m.tif")
+
+
+def test_read_image_moves_few_channels_last_and_refuses_stacks(tmp_path: Path) -> None:
+    tifffile.imwrite(tmp_path / "five.tif", np.zeros((5, 32, 40), np.uint16))
+    assert read_image(tmp_path / "five.tif").shape == (32, 40, 5)
+    tifffile.imwrite(tmp_path / "stack.tif", np.zeros((20, 48, 48), np.uint16))
+    with pytest.raises(ValueError, match="z-stack or time series"):
+        read_image(tmp_path / "stack.tif")

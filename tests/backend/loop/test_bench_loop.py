@@ -62,3 +62,23 @@ def test_keep_must_be_a_new_or_empty_folder(
         main(["loop", "--data", str(data), "--keep", str(tmp_path / "used")])
     assert stopped.value.code == 2
     assert "is not an empty folder" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["--train-minutes", "-1"], "--train-minutes must be"),
+        (["--pretrain-minutes", "nan"], "--pretrain-minutes must be"),
+        (["--pool", "-5"], "--pool must be 0 or more"),
+        (["--strategy", "bogus"], "--strategy must be one of"),
+        (["--out", "."], "is a folder"),
+    ],
+)
+def test_bad_arguments_stop_before_the_service_starts(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], args: list[str], words: str
+) -> None:
+    data = _dataset(tmp_path / "data", pool=2, test=1)
+    with pytest.raises(SystemExit) as stopped:
+        main(["loop", "--data", str(data), *args])
+    assert stopped.value.code == 2
+    assert words in capsys.readouterr().err
