@@ -70,11 +70,13 @@ def discard(db: Session, store: BlobStore, keys: Iterable[str]) -> None:
     db.rollback()
 
 
-def ensure(store: BlobStore, blobs: Iterable[bytes]) -> None:
-    """After committing rows that name ``blobs``: write back any that a concurrent ``discard``
-    deleted before it could see the commit."""
-    for data in blobs:
-        store.put(data)  # a no-op when the blob is there
+def ensure(store: BlobStore, blobs: Iterable[tuple[str, bytes]]) -> None:
+    """After committing rows that name ``blobs`` (key, bytes): write back any that a concurrent
+    ``discard`` deleted before it could see the commit. Checks by key: no bytes are hashed
+    again unless one is missing."""
+    for key, data in blobs:
+        if not store.exists(key):
+            store.put(data)
 
 
 def sweep_orphans(db: Session, store: BlobStore, older_than_s: float) -> int:

@@ -28,6 +28,15 @@ def _session(settings: Settings):  # type: ignore[no-untyped-def]
     return session_scope(make_session_factory(make_engine(settings.database_url)))
 
 
+def _migrate(settings: Settings) -> None:
+    """Bring the schema up to date, nothing more: unlike ``bootstrap.prepare`` this is safe
+    beside a running server (no clearing of temporary files, no requeueing of jobs)."""
+    from backend.migrate import upgrade
+
+    settings.data_dir.mkdir(parents=True, exist_ok=True)  # where the default SQLite file goes
+    upgrade(settings.database_url)
+
+
 def _fail(message: str) -> None:
     typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
     raise typer.Exit(2)
@@ -79,11 +88,7 @@ def worker(
 @app.command()
 def migrate() -> None:
     """Bring the database schema up to date."""
-    from backend.migrate import upgrade
-
-    settings = get_settings()
-    settings.data_dir.mkdir(parents=True, exist_ok=True)  # where the default SQLite file goes
-    upgrade(settings.database_url)
+    _migrate(get_settings())
     typer.echo("database is up to date")
 
 
@@ -94,7 +99,6 @@ def create_user(
     password: Annotated[str | None, typer.Option(help="prompted for when left out")] = None,
 ) -> None:
     """Create a user account."""
-    from backend.bootstrap import prepare
     from backend.schemas.accounts import UserCreate
 
     if role not in {r.value for r in Role}:
@@ -107,7 +111,7 @@ def create_user(
     except ValidationError as error:
         _fail("; ".join(f"{e['loc'][0]}: {e['msg']}" for e in error.errors()))
     settings = get_settings()
-    prepare(settings)  # a fresh installation: the tables first
+    _migrate(settings)  # a fresh installation: the tables first
     try:
         with _session(settings) as db:
             accounts.create_user(db, username, password, Role(role))
@@ -122,10 +126,8 @@ def token(
     name: Annotated[str, typer.Option(help="what the token is for")] = "cli",
 ) -> None:
     """Create an API token for a user and print it (it is shown only once)."""
-    from backend.bootstrap import prepare
-
     settings = get_settings()
-    prepare(settings)
+    _migrate(settings)
     try:
         with _session(settings) as db:
             _row, secret = accounts.create_token(db, accounts.get_user(db, username), name)

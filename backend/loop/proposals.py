@@ -112,12 +112,10 @@ def store_prediction(
         return existing
     computed = compute(store, keys or member_keys(db, model), image)
     labels = computed.labels
-    encoded = (
-        encode_mask(labels.astype(np.uint16 if labels.max() > 255 else np.uint8)),
-        encode_png(np.round(computed.confidence * 255).astype(np.uint8)),
-    )
-    labels_key, _ = store.put(encoded[0])
-    confidence_key, _ = store.put(encoded[1])
+    labels_png = encode_mask(labels.astype(np.uint16 if labels.max() > 255 else np.uint8))
+    confidence_png = encode_png(np.round(computed.confidence * 255).astype(np.uint8))
+    labels_key, _ = store.put(labels_png)
+    confidence_key, _ = store.put(confidence_png)
     row = Prediction(
         image_id=image.id,
         model_id=model.id,
@@ -136,7 +134,8 @@ def store_prediction(
         found = cached(db, model.id, image.id)
         assert found is not None
         return found
-    blobs.ensure(store, encoded)  # an empty proposal's blobs are shared with other images
+    # An empty proposal's blobs are shared with other images.
+    blobs.ensure(store, [(labels_key, labels_png), (confidence_key, confidence_png)])
     return row
 
 

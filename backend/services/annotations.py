@@ -140,7 +140,7 @@ def save_annotation(
         if created:
             blobs.discard(db, store, [key])
         raise
-    blobs.ensure(store, [encoded])
+    blobs.ensure(store, [(key, encoded)])
     return annotation
 
 

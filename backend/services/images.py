@@ -119,7 +119,7 @@ def ingest(
     removed and the caller's transaction is rolled back.
     """
     created_keys: list[str] = []
-    written: list[bytes] = []
+    written: list[tuple[str, bytes]] = []
     results: list[tuple[Image, bool]] = []
     seen: dict[str, Image] = {}
     channels = set(
@@ -145,7 +145,7 @@ def ingest(
             for blob in (f.data, encode_png(display), make_thumbnail(display)):
                 key, created = store.put(blob)
                 keys.append(key)
-                written.append(blob)
+                written.append((key, blob))
                 if created:
                     created_keys.append(key)
             image, raced = _insert_unless_present(

@@ -2,7 +2,6 @@
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from types import SimpleNamespace
 from typing import Any, SupportsFloat
 
 import numpy as np
@@ -214,54 +213,42 @@ def _rounded(value: SupportsFloat | None, digits: int) -> float | None:
     return None if value is None else round(float(value), digits)
 
 
-def _correction_totals(db: Session, model_ids: list[int]) -> dict[int, Row[Any]]:
-    """Aggregates of each version's corrections, by name, in one grouped query."""
+def _versions_with_corrections(db: Session, collection_id: int) -> list[Row[Any]]:
+    """Every version of the collection, oldest first, with the aggregates of its corrections
+    by name (count 0 and averages None for a version nobody corrected), in one grouped query."""
     # Changed pixels are summed only where the empty-start figure exists too (corrections
     # recorded before migration 0003 lack it), so the ratio compares the same images.
     recorded = Correction.empty_start_fraction.is_not(None)
-    rows = db.execute(
-        select(
-            Correction.model_id,
-            func.count(Correction.id).label("corrections"),
-            func.avg(Correction.changed_fraction).label("mean_changed"),
-            func.avg(Correction.empty_start_fraction).label("mean_empty_start"),
-            func.sum(case((recorded, Correction.changed_fraction))).label("changed_recorded"),
-            func.sum(Correction.empty_start_fraction).label("empty_start"),
-            func.count(
-                case((Correction.changed_fraction > Correction.empty_start_fraction, 1))
-            ).label("worse_than_empty"),
-            func.coalesce(func.sum(Correction.objects_proposed), 0).label("proposed"),
-            func.coalesce(func.sum(Correction.objects_unchanged), 0).label("unchanged"),
-            func.coalesce(func.sum(Correction.objects_added), 0).label("added"),
-            func.coalesce(func.sum(Correction.objects_removed), 0).label("removed"),
-            func.avg(Annotation.seconds_spent).label("seconds"),
+    return list(
+        db.execute(
+            select(
+                ModelVersion,
+                func.count(Correction.id).label("corrections"),
+                func.avg(Correction.changed_fraction).label("mean_changed"),
+                func.avg(Correction.empty_start_fraction).label("mean_empty_start"),
+                func.sum(case((recorded, Correction.changed_fraction))).label("changed_recorded"),
+                func.sum(Correction.empty_start_fraction).label("empty_start"),
+                func.count(
+                    case((Correction.changed_fraction > Correction.empty_start_fraction, 1))
+                ).label("worse_than_empty"),
+                func.coalesce(func.sum(Correction.objects_proposed), 0).label("proposed"),
+                func.coalesce(func.sum(Correction.objects_unchanged), 0).label("unchanged"),
+                func.coalesce(func.sum(Correction.objects_added), 0).label("added"),
+                func.coalesce(func.sum(Correction.objects_removed), 0).label("removed"),
+                func.avg(Annotation.seconds_spent).label("seconds"),
+            )
+            .outerjoin(Correction, Correction.model_id == ModelVersion.id)
+            .outerjoin(Annotation, Annotation.id == Correction.annotation_id)
+            .where(ModelVersion.collection_id == collection_id)
+            .group_by(ModelVersion.id)
+            .order_by(ModelVersion.version)
         )
-        .join(Annotation, Annotation.id == Correction.annotation_id)
-        .where(Correction.model_id.in_(model_ids))
-        .group_by(Correction.model_id)
-    ).all()
-    return {row.model_id: row for row in rows}
+    )
 
 
-# What the aggregates give over no rows, for versions whose proposals nobody corrected.
-_no_corrections: Any = SimpleNamespace(
-    corrections=0,
-    mean_changed=None,
-    mean_empty_start=None,
-    changed_recorded=None,
-    empty_start=None,
-    worse_than_empty=0,
-    proposed=0,
-    unchanged=0,
-    added=0,
-    removed=0,
-    seconds=None,
-)
-
-
-def _stats_row(model: ModelVersion, totals: Row[Any] | None) -> StatsRow:
-    """One version's point on the curve; ``totals`` is None when nobody corrected its proposals."""
-    corrections = _no_corrections if totals is None else totals
+def _stats_row(row: Row[Any]) -> StatsRow:
+    """One version's point on the curve."""
+    model: ModelVersion = row.ModelVersion
     return StatsRow(
         model_id=model.id,
         version=model.version,
@@ -271,29 +258,23 @@ def _stats_row(model: ModelVersion, totals: Row[Any] | None) -> StatsRow:
         val_dice=model.metrics.get("dice"),
         val_iou=model.metrics.get("iou"),
         val_object_f1=model.metrics.get("object_f1"),
-        corrections=int(corrections.corrections),
-        mean_corrected_fraction=_rounded(corrections.mean_changed, 5),
-        mean_empty_start_fraction=_rounded(corrections.mean_empty_start, 5),
-        pixel_work_ratio=_rounded(corrections.changed_recorded / corrections.empty_start, 4)
-        if corrections.empty_start
+        corrections=int(row.corrections),
+        mean_corrected_fraction=_rounded(row.mean_changed, 5),
+        mean_empty_start_fraction=_rounded(row.mean_empty_start, 5),
+        pixel_work_ratio=_rounded(row.changed_recorded / row.empty_start, 4)
+        if row.empty_start
         else None,
-        proposals_worse_than_empty=int(corrections.worse_than_empty),
-        objects_proposed=int(corrections.proposed),
-        objects_accepted_unchanged=int(corrections.unchanged),
-        objects_added=int(corrections.added),
-        objects_removed=int(corrections.removed),
-        mean_seconds_spent=_rounded(corrections.seconds, 2),
+        proposals_worse_than_empty=int(row.worse_than_empty),
+        objects_proposed=int(row.proposed),
+        objects_accepted_unchanged=int(row.unchanged),
+        objects_added=int(row.added),
+        objects_removed=int(row.removed),
+        mean_seconds_spent=_rounded(row.seconds, 2),
     )
 
 
 def stats(db: Session, collection: Collection) -> StatsPublic:
-    versions = db.scalars(
-        select(ModelVersion)
-        .where(ModelVersion.collection_id == collection.id)
-        .order_by(ModelVersion.version)
-    ).all()
-    all_totals = _correction_totals(db, [model.id for model in versions])
-    rows = [_stats_row(model, all_totals.get(model.id)) for model in versions]
+    rows = [_stats_row(row) for row in _versions_with_corrections(db, collection.id)]
     labeled = (
         db.scalar(
             select(func.count(Image.id)).where(

@@ -80,5 +80,5 @@ def test_a_writer_puts_back_a_blob_deleted_before_its_commit_was_seen(
     store = LocalBlobStore(settings.blob_dir)
     key, _ = store.put(b"mask")
     store.delete(key)  # a discard that checked before our commit
-    blobs.ensure(store, [b"mask"])
+    blobs.ensure(store, [(key, b"mask")])
     assert store.get(key) == b"mask"
