@@ -17,8 +17,13 @@ def admin_password_file(settings: Settings):  # type: ignore[no-untyped-def]
     return settings.data_dir / "initial-admin-password.txt"
 
 
-def prepare(settings: Settings, *, migrate: bool = True) -> str:
+def prepare(settings: Settings, *, migrate: bool = True, server: bool = False) -> str:
     """Migrate, repair what a crash left behind, ensure the admin account.
+
+    Safe beside running servers and workers (``maskloop import`` or a second worker): only
+    files and jobs abandoned for longer than a grace period are touched. ``server``: a server
+    is starting, so the jobs of its embedded worker, which died with the last server, are
+    requeued at once.
 
     Returns a line telling a person how to log in.
     """
@@ -26,7 +31,7 @@ def prepare(settings: Settings, *, migrate: bool = True) -> str:
     if migrate:
         upgrade(settings.database_url)
     store = LocalBlobStore(settings.blob_dir)
-    store.clear_tmp()
+    store.clear_tmp(older_than_s=settings.orphan_grace_seconds)
     engine = make_engine(settings.database_url)
     try:
         with session_scope(make_session_factory(engine)) as db:
@@ -38,8 +43,9 @@ def prepare(settings: Settings, *, migrate: bool = True) -> str:
             )
             if settings.admin_token:
                 accounts.ensure_admin_token(db, admin, settings.admin_token)
+            embedded = server and settings.worker == "embedded"
             requeued = DatabaseQueue().requeue_interrupted(
-                db, settings.job_stale_seconds, embedded_only=settings.worker == "embedded"
+                db, settings.job_stale_seconds, embedded_only=embedded
             )
             if requeued:
                 log.warning("requeued %d jobs interrupted by the last shutdown", requeued)

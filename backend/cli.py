@@ -1,6 +1,7 @@
 """The ``maskloop`` command line: the service's commands plus the learning core's."""
 
 import getpass
+import socket
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -15,7 +16,7 @@ from backend.errors import DomainError
 from backend.orm import Role
 from backend.services import accounts
 from backend.services import collections as collection_service
-from backend.services.importer import import_folder
+from backend.services.importer import IMAGE_SUFFIXES, import_folder
 
 app = typer.Typer(
     help="maskloop: self-supervised annotation assistant for microscopy.", no_args_is_help=True
@@ -42,6 +43,25 @@ def _fail(message: str) -> None:
     raise typer.Exit(2)
 
 
+def _check_port(host: str, port: int) -> None:
+    """Fail before the banner when the address is taken, not after announcing a URL that
+    belongs to another program. uvicorn binds again right after; the gap is milliseconds."""
+    try:
+        addresses = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as error:
+        _fail(f"--host {host}: {error.strerror}; use an address such as 127.0.0.1 or 0.0.0.0")
+    family, kind, proto, _name, address = addresses[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does
+        try:
+            probe.bind(address)
+        except OSError as error:
+            _fail(
+                f"cannot listen on {host}:{port}: {error.strerror}; another program (perhaps "
+                "another maskloop) uses it: stop it or choose another port with --port"
+            )
+
+
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="interface to listen on")] = "127.0.0.1",
@@ -54,7 +74,8 @@ def serve(
     from backend.main import create_app
 
     settings = get_settings()
-    how = prepare(settings)
+    _check_port(host, port)
+    how = prepare(settings, server=True)
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
     typer.secho(f"maskloop is serving on http://{shown}:{port}/", fg=typer.colors.GREEN, bold=True)
     typer.echo(f"  {how}")
@@ -157,6 +178,11 @@ def import_(
         _fail(f"--masks {masks} is not a folder")
     if kind not in ("instance", "semantic"):
         _fail(f"unknown kind {kind!r}; use instance or semantic")
+    if not any(p.suffix.lower() in IMAGE_SUFFIXES for p in directory.iterdir()):
+        _fail(
+            f"{directory} holds no images: maskloop imports "
+            f"{', '.join(sorted(IMAGE_SUFFIXES))} files (it does not look into sub-folders)"
+        )
     settings = get_settings()
     from backend.bootstrap import prepare
 
@@ -165,7 +191,22 @@ def import_(
         settings, directory, collection, masks, kind, class_name, echo=typer.echo
     )
     typer.echo(report.summary())
-    if report.failed and not report.added and not report.duplicates:
+    if masks is not None and report.without_mask and not report.masks and not report.failed:
+        typer.secho(
+            f"warning: no file in {masks} has the stem of an image (a.png takes a.png, a.tif or "
+            "a.tiff from --masks), so no mask was imported",
+            fg=typer.colors.YELLOW,
+            err=True,
+        )
+    if report.failed:
+        # Scripts must notice a partial import; what did arrive stays (each file is its own
+        # transaction) and running the command again skips it.
+        typer.secho(
+            f"error: {len(report.failed)} file(s) rejected (listed above); fix them and run "
+            "the same command again: what was imported is kept and skipped",
+            fg=typer.colors.RED,
+            err=True,
+        )
         raise typer.Exit(1)
 
 
@@ -229,5 +270,6 @@ def main() -> None:
 def _settings_error(error: ValidationError) -> None:
     for problem in error.errors():
         name = "MASKLOOP_" + "_".join(str(p) for p in problem["loc"]).upper()
-        typer.secho(f"error: {name}: {problem['msg']}", fg=typer.colors.RED, err=True)
+        message = problem["msg"].removeprefix("Value error, ")  # pydantic's wording for ValueError
+        typer.secho(f"error: {name}: {message}", fg=typer.colors.RED, err=True)
     sys.exit(2)

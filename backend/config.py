@@ -6,8 +6,36 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
 from models.device import check_device_name
+
+_DATABASES = "sqlite:///PATH or postgresql+psycopg://USER:PASSWORD@HOST/NAME"
+
+
+def check_database_url(value: str) -> str:
+    """The URL unchanged if maskloop can use it, else a ValueError that says what to write.
+
+    Checked here so that a typo or an unsupported database is one line at start-up, not an
+    ImportError from deep inside SQLAlchemy at the first query.
+    """
+    try:
+        url = make_url(value)
+    except ArgumentError:
+        raise ValueError(f"not a database URL; use {_DATABASES}") from None
+    if url.get_backend_name() not in ("sqlite", "postgresql"):
+        raise ValueError(
+            f"maskloop runs on SQLite or PostgreSQL, not {url.get_backend_name()!r}; "
+            f"use {_DATABASES}"
+        )
+    try:  # maskloop installs psycopg (version 3); postgresql+psycopg2:// would fail here
+        url.get_dialect().import_dbapi()
+    except (ImportError, NoSuchModuleError):
+        raise ValueError(
+            f"the database driver {url.drivername!r} is not installed; use {_DATABASES}"
+        ) from None
+    return value
 
 
 class Settings(BaseSettings):
@@ -56,6 +84,11 @@ class Settings(BaseSettings):
     def _known_device(cls, value: str) -> str:
         check_device_name(value)  # a typo fails at start-up, not in every job
         return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _supported_database(cls, value: str) -> str:
+        return check_database_url(value) if value else value
 
     @model_validator(mode="after")
     def _default_database(self) -> "Settings":

@@ -41,7 +41,7 @@ def create_app(settings: Settings | None = None, *, prepared: bool = False) -> F
         # Under another ASGI server nobody migrated; run the idempotent repairs and ensure the
         # admin here (the schema itself is `maskloop migrate`'s job).
         if not prepared:
-            prepare(app.state.settings, migrate=False)
+            prepare(app.state.settings, migrate=False, server=True)
         worker = EmbeddedWorker(app.state.settings)
         if app.state.settings.worker == "embedded":
             worker.start()

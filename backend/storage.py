@@ -104,10 +104,17 @@ class LocalBlobStore:
             if path.is_file() and path.stat().st_mtime <= cutoff:
                 yield path.name
 
-    def clear_tmp(self) -> int:
-        """Remove temporary files left by a crash; call only when no write is in flight."""
+    def clear_tmp(self, older_than_s: float = 0) -> int:
+        """Remove temporary files left by a crash. Writes take seconds, so with a margin of
+        minutes this is safe beside processes that are writing now."""
+        cutoff = time.time() - older_than_s
         removed = 0
         for path in self.tmp.iterdir():
-            path.unlink(missing_ok=True)
+            try:
+                if path.stat().st_mtime > cutoff:
+                    continue
+                path.unlink()
+            except FileNotFoundError:  # renamed into place or removed meanwhile
+                continue
             removed += 1
         return removed

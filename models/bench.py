@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from models.baselines import OtsuBaseline, PixelClassifier
-from models.bench_data import BenchData, draw_labeled, load_bench_data, to_gray
+from models.bench_data import BenchData, detect_kind, draw_labeled, load_bench_data, to_gray
 from models.bench_report import (
     BASELINES,
     DEFAULT_PRETEXT,
@@ -40,6 +40,7 @@ from models.bench_report import (
     summarize,
 )
 from models.config import TrainConfig
+from models.device import resolve_device
 from models.metrics import mean_scores, segmentation_scores
 from models.postprocess import MIN_OBJECT_CONFIDENCE, leave_out_unsure
 from models.selection import greedy_coverage
@@ -111,6 +112,13 @@ class BenchConfig:
             raise ValueError("--pretrained / --save-pretrained need exactly one pretext method")
         if self.pretrained and self.save_pretrained:
             raise ValueError("give --pretrained or --save-pretrained, not both")
+        if self.jobs < 0:
+            raise ValueError(f"--jobs must be 0 (all cores) or more, got {self.jobs}")
+        if self.limit_test is not None and self.limit_test < 1:
+            raise ValueError(f"--limit-test must be at least 1, got {self.limit_test}")
+        if self.pretrained is not None and not self.pretrained.is_file():
+            raise ValueError(f"--pretrained {self.pretrained} is not a file")
+        resolve_device(self.device)  # a missing GPU fails now, not after the baselines
         if self.draw not in DRAWS:
             raise ValueError(f"--draw must be one of {list(DRAWS)}, got {self.draw!r}")
         if self.channels not in (1, 3):
@@ -150,6 +158,17 @@ class BenchConfig:
         for key in ("pretrained", "save_pretrained"):
             d[key] = None if d[key] is None else str(d[key])
         return d
+
+
+class BenchInputError(ValueError):
+    """Arguments that only the loaded data can refuse (more K than images to label)."""
+
+
+def _budget(minutes: float | None, steps: int | None, default: float) -> float | None:
+    """Minutes as given (0 stays 0, and is refused); the default only without steps."""
+    if minutes is None and steps is None:
+        return default
+    return minutes
 
 
 def parse_args(argv: Sequence[str] | None = None) -> BenchConfig:
@@ -200,6 +219,10 @@ def parse_args(argv: Sequence[str] | None = None) -> BenchConfig:
     a = p.parse_args(argv)
     if not a.data.is_dir():  # fails here, not after minutes of set-up
         p.error(f"--data {a.data} is not a folder; point it at ../shared/data/dsb2018 or isbi2012")
+    try:
+        detect_kind(a.data)
+    except ValueError as e:
+        p.error(f"--data: {e}")
 
     def split(s: str) -> list[str]:
         return [x.strip() for x in s.split(",") if x.strip()]
@@ -215,9 +238,9 @@ def parse_args(argv: Sequence[str] | None = None) -> BenchConfig:
             labels=labels,
             methods=split(a.methods),
             baselines=split(a.baselines),
-            pretrain_minutes=a.pretrain_minutes if a.pretrain_steps else a.pretrain_minutes or 10.0,
+            pretrain_minutes=_budget(a.pretrain_minutes, a.pretrain_steps, 10.0),
             pretrain_steps=a.pretrain_steps,
-            finetune_minutes=a.finetune_minutes if a.finetune_steps else a.finetune_minutes or 5.0,
+            finetune_minutes=_budget(a.finetune_minutes, a.finetune_steps, 5.0),
             finetune_steps=a.finetune_steps,
             encoder=a.encoder,
             device=a.device,
@@ -515,6 +538,11 @@ def run_networks(
 
 def run_bench(cfg: BenchConfig, *, quiet: bool = False) -> dict[str, Any]:
     data = load_bench_data(cfg.data, limit_test=cfg.limit_test, channels=cfg.channels)
+    if max(cfg.labels) > len(data.candidate_images):
+        raise BenchInputError(
+            f"--labels asks for {max(cfg.labels)} labeled images but {data.name} has "
+            f"{len(data.candidate_images)} to label"
+        )
     rec = Recorder(cfg, data)
 
     def log(method: str, k: int | None, mean: dict[str, float] | None, note: str) -> None:
@@ -555,7 +583,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print_tables(result)
         return 0
     cfg = parse_args(argv)
-    result = run_bench(cfg)
+    try:
+        result = run_bench(cfg)
+    except BenchInputError as error:
+        print(f"python -m models.bench: error: {error}", file=sys.stderr)
+        return 2
     print_tables(result)
     return 0
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -65,7 +66,16 @@ class Checkpoint:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
         try:
             with os.fdopen(fd, "wb") as handle:
-                torch.save(payload, handle)
+                try:
+                    torch.save(payload, handle)
+                except RuntimeError as error:
+                    # torch's zip writer reports a failed write as "enforce fail at
+                    # inline_container.cc ... unexpected pos"; say what it means instead.
+                    free = shutil.disk_usage(path.parent).free
+                    raise OSError(
+                        f"could not write {path} ({free / 1e6:.0f} MB free on its disk; is it "
+                        f"full, or the file size limited?): {error}"
+                    ) from error
                 handle.flush()
                 os.fsync(handle.fileno())
             os.replace(tmp, path)

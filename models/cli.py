@@ -351,7 +351,11 @@ def predict(
             except ValueError as error:
                 so_far = f"{written} label image(s) written to {out}"
                 raise _fail(f"{stem}: {error} ({so_far})") from error
-            write_label(out / f"{stem}.png", prediction.labels)
+            try:
+                write_label(out / f"{stem}.png", prediction.labels)
+            except OSError as error:
+                so_far = f"{written} label image(s) written to {out}"
+                raise _fail(f"{stem}: {error} ({so_far})") from error
             written += 1
     except KeyboardInterrupt:
         # Each file is whole (written through a rename); say how far it got.

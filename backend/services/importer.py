@@ -21,6 +21,7 @@ class ImportReport:
     added: int = 0
     duplicates: int = 0
     masks: int = 0
+    without_mask: int = 0  # images that --masks had no label image for
     failed: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
@@ -88,6 +89,7 @@ def import_folder(
                 report.duplicates += duplicate
                 report.added += not duplicate
                 mask = _find_mask(masks_dir, path.stem)
+                report.without_mask += masks_dir is not None and mask is None
                 wanted = mask_limit is None or report.masks < mask_limit
                 if mask is not None and wanted and image.status != "labeled":
                     try:

@@ -1,5 +1,7 @@
 """Shared blobs are deleted only when no committed row names them, whatever the interleaving."""
 
+import os
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -82,3 +84,15 @@ def test_a_writer_puts_back_a_blob_deleted_before_its_commit_was_seen(
     store.delete(key)  # a discard that checked before our commit
     blobs.ensure(store, [(key, b"mask")])
     assert store.get(key) == b"mask"
+
+
+def test_start_up_leaves_temporary_files_of_writes_in_flight(tmp_path: Path) -> None:
+    """``maskloop import`` or a second worker starts beside a server that may be writing."""
+    store = LocalBlobStore(tmp_path / "blobs")
+    fresh, stale = store.tmp / "blob-fresh", store.tmp / "blob-stale"
+    fresh.write_bytes(b"being written")
+    stale.write_bytes(b"left by a crash")
+    hour_ago = time.time() - 3600
+    os.utime(stale, (hour_ago, hour_ago))
+    assert store.clear_tmp(older_than_s=600) == 1
+    assert fresh.exists() and not stale.exists()

@@ -1,6 +1,7 @@
 """The maskloop command line, run as a real process against a real database."""
 
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -48,13 +49,41 @@ def test_import_folder_with_masks(env: dict[str, str], tmp_path: Path, database_
     (masks / "n1.png").write_bytes(png_bytes(label_image()))
     (images / "broken.png").write_bytes(b"not a png")
     result = run(env, "import", str(images), "--collection", "nuclei", "--masks", str(masks))
-    assert result.returncode == 0, result.stderr
+    # What could be imported is; the exit status still tells a script that a file was not.
+    assert result.returncode == 1, result.stderr
     assert "3 added" in result.stdout and "1 masks" in result.stdout
-    assert "broken.png" in result.stdout
+    assert "broken.png" in result.stdout and "1 file(s) rejected" in result.stderr
     assert count(database_url, "SELECT count(*) FROM images") == 3
     assert count(database_url, "SELECT count(*) FROM annotations") == 1
+    (images / "broken.png").unlink()
     again = run(env, "import", str(images), "--collection", "nuclei")
+    assert again.returncode == 0, again.stderr
     assert "3 already there" in again.stdout
+
+
+def test_import_of_a_folder_without_images_creates_nothing(
+    env: dict[str, str], tmp_path: Path, database_url: str
+) -> None:
+    empty = tmp_path / "notes"
+    empty.mkdir()
+    (empty / "readme.txt").write_text("no images here")
+    result = run(env, "import", str(empty), "--collection", "nuclei")
+    assert result.returncode == 2 and "holds no images" in result.stderr
+    assert count(database_url, "SELECT count(*) FROM collections") == 0
+
+
+def test_import_says_when_no_mask_matches_an_image(
+    env: dict[str, str], tmp_path: Path, database_url: str
+) -> None:
+    images, masks = tmp_path / "images", tmp_path / "masks"
+    images.mkdir()
+    masks.mkdir()
+    (images / "n0.png").write_bytes(png_bytes(gradient(seed=0)))
+    (masks / "n0_mask.png").write_bytes(png_bytes(label_image()))
+    result = run(env, "import", str(images), "--collection", "nuclei", "--masks", str(masks))
+    assert result.returncode == 0, result.stderr
+    assert "no file in" in result.stderr and "stem" in result.stderr
+    assert count(database_url, "SELECT count(*) FROM annotations") == 0
 
 
 def test_import_missing_folder_fails_with_message(env: dict[str, str], tmp_path: Path) -> None:
@@ -107,6 +136,8 @@ def test_load_demo_is_idempotent(env: dict[str, str], database_url: str) -> None
             "MASKLOOP_DATABASE_URL",
         ),
         ("MASKLOOP_DATABASE_URL", "nonsense://", "MASKLOOP_DATABASE_URL"),
+        ("MASKLOOP_DATABASE_URL", "mysql://u:p@127.0.0.1/db", "SQLite or PostgreSQL"),
+        ("MASKLOOP_DATABASE_URL", "postgresql+psycopg2://u@127.0.0.1/db", "not installed"),
         ("MASKLOOP_MAX_FILE_BYTES", "-1", "MASKLOOP_MAX_FILE_BYTES"),
     ],
 )
@@ -134,3 +165,13 @@ def test_migrate_and_create_user_work_on_a_fresh_data_folder(tmp_path: Path) -> 
     assert made.returncode == 0, made.stderr
     refused = run(other, "create-user", "", "--password", "long-enough")
     assert refused.returncode == 2 and "username" in refused.stderr
+
+
+def test_serve_on_a_port_in_use_fails_before_announcing_itself(env: dict[str, str]) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = run(env, "serve", "--port", str(port))
+    assert result.returncode == 2 and "cannot listen on" in result.stderr, result.stderr
+    assert "serving" not in result.stdout

@@ -49,6 +49,13 @@ def _make_dsb(root: Path, n_pool: int = 5, n_test: int = 2) -> Path:
     return root
 
 
+def _stub(root: Path) -> str:
+    """A folder that looks like dsb2018 (argument checks read no image)."""
+    (root / "images").mkdir(exist_ok=True)
+    (root / "split.csv").write_text("stem,split\n")
+    return str(root)
+
+
 def _make_isbi(root: Path, n: int = 22) -> Path:
     rng = np.random.default_rng(1)
     for d in ("images", "masks", "unlabeled"):
@@ -96,12 +103,12 @@ def test_draw_labeled_is_nested_and_seeded():
 
 def test_parse_args_rejects_unknown_method(tmp_path):
     with pytest.raises(SystemExit):
-        parse_args(["--data", str(tmp_path), "--methods", "scratch,jigsaw"])
+        parse_args(["--data", _stub(tmp_path), "--methods", "scratch,jigsaw"])
 
 
 def test_parse_args_rejects_min_object_confidence_outside_unit_interval(tmp_path, capsys):
     with pytest.raises(SystemExit):
-        parse_args(["--data", str(tmp_path), "--min-object-confidence", "1.5"])
+        parse_args(["--data", _stub(tmp_path), "--min-object-confidence", "1.5"])
     assert "--min-object-confidence must be in [0, 1]" in capsys.readouterr().err
 
 
@@ -165,7 +172,7 @@ def test_bench_coverage_draw_pretrains_once_and_labels_distinct_candidates(tmp_p
 
 def test_parse_args_rejects_unknown_draw(tmp_path, capsys):
     with pytest.raises(SystemExit):
-        parse_args(["--data", str(tmp_path), "--draw", "best"])
+        parse_args(["--data", _stub(tmp_path), "--draw", "best"])
     assert "--draw must be one of" in capsys.readouterr().err
 
 
@@ -210,8 +217,9 @@ def test_to_gray_matches_read_gray_and_passes_2d_through(tmp_path):
 
 
 def test_parse_args_carries_channels_and_fine_tuning_recipe(tmp_path):
-    args = ["--data", str(tmp_path), "--channels", "3", "--schedule", "cosine"]
+    args = ["--data", _stub(tmp_path), "--channels", "3", "--schedule", "cosine"]
     args += ["--keep", "last", "--sampling", "image", "--val-fraction", "0"]
+    (tmp_path / "masked.pt").write_bytes(b"")  # only its existence is checked here
     args += ["--methods", "masked", "--pretrained", str(tmp_path / "masked.pt")]
     cfg = parse_args(args)
     assert (cfg.channels, cfg.schedule, cfg.keep, cfg.sampling) == (3, "cosine", "last", "image")
@@ -225,7 +233,7 @@ def test_parse_args_carries_channels_and_fine_tuning_recipe(tmp_path):
 
 def test_parse_args_rejects_two_channels(tmp_path, capsys):
     with pytest.raises(SystemExit):
-        parse_args(["--data", str(tmp_path), "--channels", "2"])
+        parse_args(["--data", _stub(tmp_path), "--channels", "2"])
     assert "--channels must be 1 or 3" in capsys.readouterr().err
 
 
@@ -235,7 +243,7 @@ def test_parse_args_rejects_a_saved_encoder_without_exactly_one_pretext(
     tmp_path, capsys, flag, methods
 ):
     with pytest.raises(SystemExit):
-        parse_args(["--data", str(tmp_path), "--methods", methods, flag, str(tmp_path / "e.pt")])
+        parse_args(["--data", _stub(tmp_path), "--methods", methods, flag, str(tmp_path / "e.pt")])
     assert "need exactly one pretext method" in capsys.readouterr().err
 
 
@@ -356,11 +364,11 @@ def test_merge_results_rejects_network_runs_with_other_settings(tmp_path):
 def test_parse_args_rejects_both_encoder_flags_and_a_bad_recipe_before_any_work(tmp_path, capsys):
     enc = str(tmp_path / "e.pt")
     with pytest.raises(SystemExit):
-        parse_args(["--data", str(tmp_path), "--methods", "masked", "--pretrained", enc,
+        parse_args(["--data", _stub(tmp_path), "--methods", "masked", "--pretrained", enc,
                     "--save-pretrained", enc])  # fmt: skip
     assert "not both" in capsys.readouterr().err
     with pytest.raises(SystemExit):
-        parse_args(["--data", str(tmp_path), "--schedule", "linear"])
+        parse_args(["--data", _stub(tmp_path), "--schedule", "linear"])
     assert "schedule" in capsys.readouterr().err
 
 
@@ -393,3 +401,27 @@ def test_markdown_leaves_blank_the_error_shares_of_runs_written_before_them():
     text = render_markdown(result)
     assert "| scratch | 0.600 |" in text
     assert "| scratch |  |" in text  # objects_merged, not counted by that run
+
+
+def test_parse_args_refuses_what_would_fail_only_after_loading_or_pretraining(tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        parse_args(["--data", str(tmp_path)])  # a folder, but not a dataset
+    assert "neither a dsb2018 folder" in capsys.readouterr().err
+    for flags, words in [
+        (["--jobs", "-3"], "--jobs must be 0"),
+        (["--limit-test", "0"], "--limit-test must be at least 1"),
+        (["--pretrain-minutes", "0"], "--pretrain-minutes must be > 0"),
+        (["--methods", "masked", "--pretrained", str(tmp_path / "gone.pt")], "is not a file"),
+        (["--device", "cuda:7"], "cuda:7"),
+    ]:
+        with pytest.raises(SystemExit):
+            parse_args(["--data", _stub(tmp_path), *flags])
+        assert words in capsys.readouterr().err, flags
+
+
+def test_more_labels_than_images_to_label_is_an_error_before_any_training(tmp_path, capsys):
+    root = _make_dsb(tmp_path / "dsb")
+    out = tmp_path / "r.json"
+    assert main(_tiny_args(root, out, "1,99", "scratch")) == 2
+    assert "asks for 99 labeled images but dsb2018 has 5" in capsys.readouterr().err
+    assert not out.exists()

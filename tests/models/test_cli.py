@@ -443,3 +443,25 @@ def test_cli_train_checks_the_unlabeled_pool_before_training(
         result.output
     )
     assert "train semantic" not in result.output  # no progress bar: nothing was trained
+
+
+def test_cli_says_when_the_checkpoint_cannot_be_written(
+    tmp_path: Path, folders: tuple[Path, Path]
+) -> None:
+    """A full disk, simulated with a file size limit (the kernel then fails the write)."""
+    import resource
+    import subprocess
+    import sys
+
+    def small_files() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (64 << 10, 64 << 10))
+
+    out = tmp_path / "enc.pt"
+    result = subprocess.run(
+        [Path(sys.executable).parent / "maskloop", "pretrain", "--images", folders[0],
+         "--out", out, *map(str, FAST_PRETRAIN)],
+        capture_output=True, text=True, check=False, preexec_fn=small_files, timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 2, result.stderr
+    assert "could not write" in result.stderr and "Traceback" not in result.stderr
+    assert list(tmp_path.glob("*enc.pt*")) == []  # no partial file left behind

@@ -88,8 +88,13 @@ def test_restart_requeues_the_interrupted_job_which_then_finishes(
     os.kill(worker.process.pid, signal.SIGKILL)
     worker.process.wait()
     assert admin.get(f"/api/v1/jobs/{job['id']}").json()["status"] == "running"
-    # What `maskloop serve` does at start-up with the embedded worker.
-    prepare(settings.model_copy(update={"worker": "embedded"}), migrate=False)
+    embedded = settings.model_copy(update={"worker": "embedded"})
+    # What `maskloop import` or a second `maskloop worker` does: they run beside a live server,
+    # whose embedded worker may be alive, so a job with a fresh heartbeat stays where it is.
+    prepare(embedded, migrate=False)
+    assert admin.get(f"/api/v1/jobs/{job['id']}").json()["status"] == "running"
+    # What `maskloop serve` does at start-up: the last server's embedded worker died with it.
+    prepare(embedded, migrate=False, server=True)
     requeued = admin.get(f"/api/v1/jobs/{job['id']}").json()
     assert requeued["status"] == "queued" and "interrupted" in requeued["log_tail"]
     assert admin.get(f"/api/v1/collections/{collection['id']}/models").json()["count"] == 0
