@@ -1,6 +1,7 @@
 """What a running task can reach."""
 
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -8,6 +9,18 @@ from backend.config import Settings
 from backend.jobs.queue import DatabaseQueue
 from backend.jobs.reporter import Reporter
 from backend.storage import BlobStore
+
+MAX_JOB_MINUTES = 24 * 60
+
+
+def budget_minutes(params: dict[str, Any], default: float) -> float:
+    """The minutes asked for; without them the default, or with only a step (or epoch) count
+    a day at most: a job must not hold a worker that every collection shares for weeks."""
+    if params.get("minutes"):
+        return float(params["minutes"])
+    if params.get("steps") or params.get("epochs"):
+        return MAX_JOB_MINUTES
+    return default
 
 
 @dataclass
@@ -17,6 +30,7 @@ class JobContext:
     store: BlobStore
     queue: DatabaseQueue
     reporter: Reporter
+    worker: str | None = None  # the name the job was claimed under
 
     def progress_callback(self, offset: float = 0.0, scale: float = 1.0):  # type: ignore[no-untyped-def]
         """An ``on_progress`` for the learning core; maps its 0..1 into [offset, offset+scale]."""

@@ -6,8 +6,8 @@ import socket
 from datetime import timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import exists, select, update
+from sqlalchemy.orm import Session, aliased
 
 from backend.orm import Collection, Job, JobKind, JobStatus
 from backend.orm._types import as_utc, utcnow
@@ -34,10 +34,11 @@ class JobQueue(Protocol):
     ) -> int: ...
 
 
-def worker_name(prefix: str = "worker") -> str:
+def worker_name(prefix: str = "worker", pid: int | None = None) -> str:
+    """How a worker process signs the jobs it claims (``pid``: another process's name)."""
     import os
 
-    return f"{prefix}@{socket.gethostname()}:{os.getpid()}"
+    return f"{prefix}@{socket.gethostname()}:{os.getpid() if pid is None else pid}"
 
 
 class DatabaseQueue:
@@ -99,9 +100,21 @@ class DatabaseQueue:
                 if job.collection_id in self._busy_collections(db):
                     continue
             now = utcnow()
+            claimable = [Job.id == job.id, Job.status == JobStatus.queued.value]
+            if job.kind in TRAINING_KINDS:
+                # In the same statement as the claim: SQLite runs one writer at a time, so
+                # no other worker can start a training of this collection in between.
+                running = aliased(Job)
+                claimable.append(
+                    ~exists().where(
+                        running.collection_id == job.collection_id,
+                        running.status == JobStatus.running.value,
+                        running.kind.in_(TRAINING_KINDS),
+                    )
+                )
             won = db.execute(
                 update(Job)
-                .where(Job.id == job.id, Job.status == JobStatus.queued.value)
+                .where(*claimable)
                 .values(
                     status=JobStatus.running.value,
                     worker=worker,
@@ -114,6 +127,8 @@ class DatabaseQueue:
             if won == 1:
                 db.refresh(job)
                 return job
+            if job.kind in TRAINING_KINDS:
+                busy.add(job.collection_id)  # lost to a training that started meanwhile
         db.commit()
         return None
 
@@ -131,19 +146,33 @@ class DatabaseQueue:
             embedded = (job.worker or "").startswith("embedded@")
             if not ((embedded_only and embedded) or beat is None or beat < cutoff):
                 continue
-            note = f"interrupted (worker {job.worker} stopped); "
-            if job.attempts >= MAX_ATTEMPTS:
-                job.status = JobStatus.failed.value
-                job.error = f"interrupted {job.attempts} times; giving up"
-                job.finished_at = utcnow()
-                note += "failed"
-            else:
-                job.status = JobStatus.queued.value
-                job.progress = 0.0
-                job.eta_seconds = None
-                note += "requeued"
-            job.worker = None
-            job.log_tail = (job.log_tail + note + "\n")[-4000:]
+            _requeue(job)
             count += 1
         db.commit()
         return count
+
+    def requeue_worker(self, db: Session, worker: str) -> int:
+        """The running jobs of a worker known to be dead (its process exited)."""
+        running = db.scalars(
+            select(Job).where(Job.status == JobStatus.running.value, Job.worker == worker)
+        ).all()
+        for job in running:
+            _requeue(job)
+        db.commit()
+        return len(running)
+
+
+def _requeue(job: Job) -> None:
+    note = f"interrupted (worker {job.worker} stopped); "
+    if job.attempts >= MAX_ATTEMPTS:
+        job.status = JobStatus.failed.value
+        job.error = f"interrupted {job.attempts} times; giving up"
+        job.finished_at = utcnow()
+        note += "failed"
+    else:
+        job.status = JobStatus.queued.value
+        job.progress = 0.0
+        job.eta_seconds = None
+        note += "requeued"
+    job.worker = None
+    job.log_tail = (job.log_tail + note + "\n")[-4000:]

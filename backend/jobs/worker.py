@@ -11,6 +11,7 @@ import threading
 import time
 import traceback
 
+from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
 from backend.config import Settings
@@ -19,7 +20,8 @@ from backend.jobs.context import JobContext
 from backend.jobs.queue import DatabaseQueue, worker_name
 from backend.jobs.reporter import Reporter
 from backend.jobs.tasks import predict, pretrain, train
-from backend.orm import Job, JobStatus
+from backend.loop import triggers
+from backend.orm import Collection, Job, JobStatus
 from backend.orm._types import utcnow
 from backend.storage import LocalBlobStore
 
@@ -28,18 +30,27 @@ TASKS = {"pretrain": pretrain.run, "train": train.run, "predict": predict.run}
 _HEARTBEAT_S = 10.0
 
 
-def _finish(factory: sessionmaker[Session], job_id: int, status: str, error: str | None) -> None:
+def finish(
+    factory: sessionmaker[Session], job_id: int, worker: str | None, status: str, error: str | None
+) -> None:
+    """End the row, unless it is no longer this worker's: a training ends its row itself in
+    the transaction that registers its version, and a job requeued after a missed heartbeat
+    belongs to whichever worker claims it next."""
+    values: dict[str, object] = {
+        "status": status,
+        "error": error,
+        "finished_at": utcnow(),
+        "worker": None,
+        "eta_seconds": 0.0 if status == JobStatus.succeeded.value else None,
+    }
+    if status == JobStatus.succeeded.value:
+        values["progress"] = 1.0
     with factory() as db:
-        job = db.get(Job, job_id)
-        if job is None:
-            return
-        job.status = status
-        job.error = error
-        job.finished_at = utcnow()
-        job.worker = None
-        if status == JobStatus.succeeded.value:
-            job.progress = 1.0
-            job.eta_seconds = 0.0
+        db.execute(
+            update(Job)
+            .where(Job.id == job_id, Job.status == JobStatus.running.value, Job.worker == worker)
+            .values(**values)
+        )
         db.commit()
 
 
@@ -48,7 +59,7 @@ def run_job(
 ) -> str:
     """Run one claimed job to its end; every way out leaves the row finished."""
     reporter = Reporter(factory, job.id)
-    ctx = JobContext(settings, factory, store, DatabaseQueue(), reporter)
+    ctx = JobContext(settings, factory, store, DatabaseQueue(), reporter, job.worker)
     beating = threading.Event()
 
     def heartbeat() -> None:
@@ -64,6 +75,9 @@ def run_job(
         error = None
         if status == "cancelled":
             reporter.log("cancelled; nothing was registered")
+        elif status == "interrupted":
+            # Requeued after a missed heartbeat while it ran: another run registers instead.
+            log.warning("job %s was requeued while this worker ran it; dropped", job.id)
     except Exception as exc:  # a failed job is data, not a crash of the worker
         status, error = JobStatus.failed.value, f"{type(exc).__name__}: {exc}"
         log.warning("job %s failed: %s", job.id, error)
@@ -71,7 +85,13 @@ def run_job(
         reporter.flush()
     finally:
         beating.set()
-    _finish(factory, job.id, status, error)
+    finish(factory, job.id, job.worker, status, error)
+    if job.kind == "train" and status in (JobStatus.cancelled.value, JobStatus.failed.value):
+        with factory() as db:
+            collection = db.get(Collection, job.collection_id)
+            if collection is not None:
+                triggers.after_training_ended_without_a_version(db, collection)
+                db.commit()
     return status
 
 

@@ -81,8 +81,12 @@ def after_annotation(db: Session, queue: DatabaseQueue, collection: Collection) 
     count = annotations_since_last_training(db, collection.id)
     if count < every:
         return None
-    if _open_job(db, collection.id, JobKind.train) is not None:
-        collection.retrain_pending = True
+    open_job = _open_job(db, collection.id, JobKind.train)
+    if open_job is not None:
+        # A queued training reads the annotations when it starts, so it will train on this
+        # one; only a running one needs a follow-up.
+        if open_job.status == JobStatus.running.value:
+            collection.retrain_pending = True
         return None
     return queue.enqueue(
         db, collection.id, JobKind.train, {}, None, f"auto: {count} new annotations"
@@ -119,6 +123,19 @@ def after_training(
         )
     if collection.retrain_pending:
         collection.retrain_pending = False
-        queue.enqueue(
-            db, collection.id, JobKind.train, {}, None, "annotations saved during the last training"
-        )
+        if collection.retrain_every > 0:  # automatic retraining may have been turned off since
+            queue.enqueue(
+                db,
+                collection.id,
+                JobKind.train,
+                {},
+                None,
+                "annotations saved during the last training",
+            )
+
+
+def after_training_ended_without_a_version(db: Session, collection: Collection) -> None:
+    """A cancelled or failed training drops the remembered trigger instead of starting another
+    training the admin just stopped, or one that would fail the same way. The annotations
+    still count: the next one saved starts a training if enough arrived since."""
+    collection.retrain_pending = False

@@ -14,10 +14,12 @@ class JobParams(BaseModel):
     minutes: float | None = Field(default=None, gt=0, le=24 * 60)
     steps: int | None = Field(default=None, gt=0, le=10_000_000)
     epochs: int | None = Field(default=None, gt=0, le=100_000)
-    method: str | None = Field(default=None, description="pretext task (pretrain)")
+    method: str | None = Field(default=None, max_length=64, description="pretext task (pretrain)")
     init: Literal["ssl", "previous", "scratch"] | None = None
-    encoder: str | None = None
-    lr: float | None = Field(default=None, gt=0, allow_inf_nan=False, description="learning rate")
+    encoder: str | None = Field(default=None, max_length=64)
+    # A diverging lr ends the job failed with the reason (the loss check); the bound keeps
+    # the value a float32, which 1e300 was not (an overflow error inside torch).
+    lr: float | None = Field(default=None, gt=0, le=1e6, description="learning rate")
     model_id: int | None = Field(default=None, gt=0, description="version to predict with")
     ensemble: StrictBool | None = Field(
         default=None,

@@ -1,6 +1,6 @@
 """Starting, listing and cancelling jobs, with every check a client can fail up front."""
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from backend.errors import BadInput, Conflict, NotFound
@@ -85,14 +85,30 @@ def list_jobs(db: Session, collection_id: int, offset: int, limit: int) -> tuple
 
 
 def cancel_job(db: Session, job: Job) -> Job:
-    if JobStatus(job.status).finished:
-        raise Conflict(f"Job {job.id} already ended ({job.status}); there is nothing to cancel.")
-    if job.status == JobStatus.queued.value:
-        job.status = JobStatus.cancelled.value
-        job.finished_at = utcnow()
-        job.log_tail = (job.log_tail + "cancelled before it started\n")[-4000:]
-    else:
-        # The worker sees the flag within a second and stops; nothing half-done is registered.
-        job.cancel_requested = True
-    db.commit()
-    return job
+    """Each write is conditional on the status just read: a worker may claim the job, or a
+    training register its version, between that read and this write. Losing such a race
+    means reading the job again and deciding on its new status."""
+    for _ in range(3):
+        if JobStatus(job.status).finished:
+            raise Conflict(
+                f"Job {job.id} already ended ({job.status}); there is nothing to cancel."
+            )
+        if job.status == JobStatus.queued.value:
+            change = update(Job).where(Job.id == job.id, Job.status == JobStatus.queued.value)
+            change = change.values(
+                status=JobStatus.cancelled.value,
+                finished_at=utcnow(),
+                eta_seconds=None,
+                log_tail=(job.log_tail + "cancelled before it started\n")[-4000:],
+            )
+        else:
+            # The worker sees the flag within a second and stops; a training that is past
+            # its last check sees it when it registers, and registers nothing.
+            change = update(Job).where(Job.id == job.id, Job.status == JobStatus.running.value)
+            change = change.values(cancel_requested=True)
+        won = db.execute(change.execution_options(synchronize_session=False)).rowcount
+        db.commit()
+        db.refresh(job)
+        if won:
+            return job
+    raise Conflict(f"Job {job.id} changed status while being cancelled; try again.")

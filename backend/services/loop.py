@@ -200,6 +200,8 @@ def update_settings(db: Session, collection: Collection, body: LoopSettingsUpdat
         collection.auto_pretrain_min_images = body.auto_pretrain_min_images
     if body.retrain_every is not None:
         collection.retrain_every = body.retrain_every
+        if body.retrain_every == 0:
+            collection.retrain_pending = False  # off means off, also for a remembered trigger
     db.flush()
     queue = DatabaseQueue()
     triggers.after_upload(db, queue, collection)

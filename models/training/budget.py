@@ -58,6 +58,10 @@ class Budget:
         if self.should_stop is not None and self.should_stop():
             self.cancelled = True
             return True
+        if step <= self.start_step and self.max_minutes is not None:
+            # A time budget always runs one step: a budget shorter than the set-up would
+            # otherwise hand back untrained weights as a trained model.
+            return bool(self.max_steps is not None and step >= self.max_steps)
         return self.fraction(step) >= 1.0
 
     def progress(

@@ -80,6 +80,13 @@ def test_train_stops_when_cancelled(nuclei: Pairs) -> None:
     assert checkpoint.config["cancelled"] and checkpoint.config["steps"] == 0
 
 
+def test_a_time_budget_shorter_than_the_set_up_still_trains(nuclei: Pairs) -> None:
+    """Else a tiny ``minutes`` hands back untrained weights as a trained model."""
+    model = train(*nuclei, _config(steps=None, minutes=1e-9))
+    encoder = pretrain(nuclei[0], _pretrain_config(steps=None, minutes=1e-9))
+    assert model.config["steps"] >= 1 and encoder.config["steps"] >= 1
+
+
 def test_train_semantic_uses_given_validation_set(nuclei: Pairs) -> None:
     images, masks = nuclei
     semantic = [(m > 0).astype(np.uint8) for m in masks]

@@ -2,10 +2,12 @@
 
 from sqlalchemy import select
 
-from backend.jobs.context import JobContext
+from backend.jobs.context import JobContext, budget_minutes
+from backend.jobs.tasks.train import end_job, ended_elsewhere
 from backend.loop import triggers
 from backend.loop.data import image_array, in_channels_for
 from backend.orm import Collection, Encoder, Image, Job
+from backend.orm._types import utcnow
 
 
 def run(ctx: JobContext, job_id: int) -> str:
@@ -31,8 +33,7 @@ def run(ctx: JobContext, job_id: int) -> str:
         method=params.get("method", PretrainConfig.method),
         in_channels=in_channels_for(images),
         steps=params.get("steps"),
-        minutes=params.get("minutes")
-        or (None if params.get("steps") else ctx.settings.pretrain_minutes),
+        minutes=budget_minutes(params, ctx.settings.pretrain_minutes),
         device=ctx.settings.device,
         **({"lr": params["lr"]} if "lr" in params else {}),
     )
@@ -43,11 +44,15 @@ def run(ctx: JobContext, job_id: int) -> str:
     checkpoint = pretrain(
         arrays, config, on_progress=ctx.progress_callback(), should_stop=ctx.reporter.should_stop
     )
-    if ctx.reporter.cancelled:
+    if ctx.reporter.cancelled or ctx.reporter.should_stop():
         return "cancelled"
     key = ctx.save_checkpoint(checkpoint)
     losses = ctx.reporter.metrics.get("loss", [])
+    ctx.reporter.flush()  # the loss history, before the row ends below
     with ctx.factory() as db:
+        if not end_job(db, job_id, ctx.worker):
+            db.rollback()
+            return ended_elsewhere(db, job_id)
         encoder = Encoder(
             collection_id=collection_id,
             method=config.method,
@@ -64,8 +69,8 @@ def run(ctx: JobContext, job_id: int) -> str:
         job.encoder_id = encoder.id
         collection = db.get(Collection, collection_id)
         assert collection is not None
+        # In this transaction, not through the reporter: the job ends with this commit.
+        job.log_tail = (job.log_tail + f"{utcnow():%H:%M:%S} encoder {encoder.id} saved\n")[-4000:]
         triggers.after_pretraining(db, ctx.queue, collection)
         db.commit()
-        encoder_id = encoder.id
-    ctx.reporter.log(f"encoder {encoder_id} saved")
     return "succeeded"

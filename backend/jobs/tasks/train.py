@@ -6,7 +6,8 @@ from dataclasses import dataclass
 import numpy as np
 from sqlalchemy import func, select
 
-from backend.jobs.context import JobContext
+from backend.jobs.context import JobContext, budget_minutes
+from backend.jobs.ending import end_job, ended_elsewhere
 from backend.loop import triggers
 from backend.loop.data import (
     Labeled,
@@ -153,8 +154,7 @@ def run(ctx: JobContext, job_id: int) -> str:
         else params.get("encoder", "small"),
         epochs=params.get("epochs"),
         steps=params.get("steps"),
-        minutes=params.get("minutes")
-        or (None if params.get("steps") or params.get("epochs") else ctx.settings.train_minutes),
+        minutes=budget_minutes(params, ctx.settings.train_minutes),
         device=ctx.settings.device,
         # The validation images decide promotion below, so they must not also pick the
         # candidate's epoch: that would hand every candidate an edge over the active version.
@@ -180,7 +180,7 @@ def run(ctx: JobContext, job_id: int) -> str:
         on_progress=ctx.progress_callback(scale=1.0 - scoring_share),
         should_stop=ctx.reporter.should_stop,
     )
-    if ctx.reporter.cancelled:
+    if ctx.reporter.cancelled or ctx.reporter.should_stop():
         return "cancelled"
     partners = _partners(ctx, plan, checkpoint)
     members = [checkpoint] + [network for _, network in partners]
@@ -216,8 +216,8 @@ def run(ctx: JobContext, job_id: int) -> str:
         promote,
         reason,
     )
-    _register(ctx, job_id, plan, outcome)
-    return "succeeded"
+    ctx.reporter.flush()  # the metric history, before the row ends below
+    return _register(ctx, job_id, plan, outcome)
 
 
 def _partners(ctx: JobContext, plan: Plan, checkpoint) -> list[tuple[int, object]]:  # type: ignore[no-untyped-def]
@@ -256,9 +256,28 @@ class Outcome:
     reason: str
 
 
-def _register(ctx: JobContext, job_id: int, plan: Plan, outcome: Outcome) -> None:
+def _register(ctx: JobContext, job_id: int, plan: Plan, outcome: Outcome) -> str:
+    """Register the version and end the job in one transaction, which starts by ending the
+    job if, and only if, it is still running and not cancelled: a cancel that the API
+    acknowledged always wins, and one that comes later finds the job ended (409)."""
     promote = outcome.promote
     with ctx.factory() as db:
+        ended = end_job(db, job_id, ctx.worker)
+        if not ended:
+            db.rollback()
+            return ended_elsewhere(db, job_id)
+        reason = outcome.reason
+        active = active_model(db, plan.collection.id)
+        if promote and (active.id if active else None) != plan.active_id:
+            # An admin activated another version (a rollback) while this one trained; it was
+            # compared with the version active when it started, so it must not replace theirs.
+            promote = False
+            now = f"version {active.version}" if active else "no version"
+            reason = (
+                f"not promoted: the active version changed during this training (now {now}); "
+                f"it was compared with the one active when it started ({reason}). Activate "
+                "it yourself if you want it"
+            )
         collection = db.get(Collection, plan.collection.id)
         number = (
             db.scalar(
@@ -279,7 +298,7 @@ def _register(ctx: JobContext, job_id: int, plan: Plan, outcome: Outcome) -> Non
             checkpoint_key=outcome.key,
             metrics=outcome.metrics,
             baseline_metrics=outcome.baseline,
-            reason=outcome.reason,
+            reason=reason,
             annotation_ids=[item.annotation.id for item in plan.train],
             val_annotation_ids=[item.annotation.id for item in plan.val],
             train_images=len(plan.train),
@@ -300,8 +319,10 @@ def _register(ctx: JobContext, job_id: int, plan: Plan, outcome: Outcome) -> Non
         db.flush()
         job = db.get(Job, job_id)
         job.model_id = version.id
+        # Written here, not through the reporter: its own connection would wait on this
+        # transaction's lock on SQLite, and once committed the job has ended.
+        line = f"{utcnow():%H:%M:%S} version {number}: {version.status} ({reason})\n"
+        job.log_tail = (job.log_tail + line)[-4000:]
         triggers.after_training(db, ctx.queue, collection, version if promote else None)
         db.commit()
-    # Logged after the commit: the reporter writes through its own connection, which would wait
-    # on this transaction's lock on SQLite.
-    ctx.reporter.log(f"version {number}: {'active' if promote else 'rejected'} ({outcome.reason})")
+    return "succeeded"

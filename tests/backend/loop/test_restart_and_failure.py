@@ -13,7 +13,7 @@ import pytest
 
 from backend.bootstrap import prepare
 from backend.config import Settings
-from backend.jobs.embedded import settings_env
+from backend.jobs.embedded import EmbeddedWorker, settings_env
 from tests.backend.api.helpers import make_collection, put_mask
 from tests.backend.loop.conftest import WorkerProcess, wait_idle, wait_job
 from tests.backend.loop.data import label_of, upload_discs
@@ -66,7 +66,7 @@ def test_nan_loss_fails_the_job(
     start_worker()
     job = admin.post(
         f"/api/v1/collections/{collection['id']}/jobs",
-        json={"kind": "train", "params": {"steps": 60, "lr": 1e30}},
+        json={"kind": "train", "params": {"steps": 60, "lr": 1e6}},
     ).json()
     ended = wait_job(admin, job["id"])
     assert ended["status"] == "failed"
@@ -173,3 +173,34 @@ def test_embedded_worker_exits_when_its_server_is_killed(
     finally:
         if _alive(worker_pid):
             os.kill(worker_pid, signal.SIGKILL)
+
+
+def test_a_dead_embedded_worker_is_restarted_and_its_job_requeued(
+    admin: httpx.Client, settings: Settings
+) -> None:
+    """Killed by the kernel (out of memory), say: jobs must not wait for a server restart."""
+    collection, _ = _collection(admin)
+    job = admin.post(
+        f"/api/v1/collections/{collection['id']}/jobs",
+        json={"kind": "train", "params": {"steps": 100_000}},
+    ).json()
+    worker = EmbeddedWorker(settings.model_copy(update={"worker": "embedded"}), check_every_s=0.2)
+    worker.start()
+    try:
+        wait_job(admin, job["id"], until=("running",))
+        killed = worker.process
+        assert killed is not None
+        os.kill(killed.pid, signal.SIGKILL)
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            again = admin.get(f"/api/v1/jobs/{job['id']}").json()
+            if again["attempts"] == 2 and again["status"] == "running":
+                break
+            time.sleep(0.3)
+        assert again["attempts"] == 2 and again["status"] == "running", again
+        assert "interrupted" in again["log_tail"] and worker.restarts == 1
+        assert worker.process is not None and worker.process.pid != killed.pid
+        admin.post(f"/api/v1/jobs/{job['id']}/cancel")
+        assert wait_job(admin, job["id"])["status"] == "cancelled"
+    finally:
+        worker.stop()
