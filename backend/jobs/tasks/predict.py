@@ -1,6 +1,6 @@
 """Compute and cache proposals of a model version for the images of its collection."""
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from backend.errors import NotFound
@@ -22,14 +22,7 @@ def run(ctx: JobContext, job_id: int) -> str:
             model = db.scalar(query.where(ModelVersion.status == ModelStatus.active.value))
         if model is None:
             raise ValueError("no model version to predict with; train one first")
-        done = select(Prediction.image_id).where(Prediction.model_id == model.id)
-        todo = list(
-            db.scalars(
-                select(Image.id)
-                .where(Image.collection_id == job.collection_id, Image.id.not_in(done))
-                .order_by(Image.id)
-            )
-        )
+        todo = list(db.scalars(unpredicted_images(model).order_by(Image.id)))
         model_id, keys = model.id, member_keys(db, model)
     ctx.reporter.log(f"predicting {len(todo)} images with version {model.version}")
     skipped = 0
@@ -51,6 +44,13 @@ def run(ctx: JobContext, job_id: int) -> str:
             mark_proposed(db, model)
         db.commit()
     return "succeeded"
+
+
+def unpredicted_images(model: ModelVersion) -> Select[int]:
+    """Ids of the images of the version's collection without its proposal: what a predict job
+    with this version computes."""
+    done = select(Prediction.image_id).where(Prediction.model_id == model.id)
+    return select(Image.id).where(Image.collection_id == model.collection_id, Image.id.not_in(done))
 
 
 def _predict_one(ctx: JobContext, image_id: int, model_id: int, keys: list[str]) -> str | None:
