@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from backend import blobs
-from backend.errors import BadInput
+from backend.errors import BadInput, NotFound
 from backend.imaging import encode_mask, encode_png
 from backend.loop.data import image_array, mask_array
 from backend.loop.ensembles import member_keys
@@ -111,14 +111,14 @@ def store_prediction(
     if existing is not None:
         return existing
     computed = compute(store, keys or member_keys(db, model), image)
+    written, created = _put_blobs(store, computed)
+    (labels_key, _), (confidence_key, _) = written
     labels = computed.labels
-    labels_png = encode_mask(labels.astype(np.uint16 if labels.max() > 255 else np.uint8))
-    confidence_png = encode_png(np.round(computed.confidence * 255).astype(np.uint8))
-    labels_key, _ = store.put(labels_png)
-    confidence_key, _ = store.put(confidence_png)
+    # A rollback expires both rows, and either may be gone by then: keep the ids.
+    image_id, model_id = image.id, model.id
     row = Prediction(
-        image_id=image.id,
-        model_id=model.id,
+        image_id=image_id,
+        model_id=model_id,
         labels_key=labels_key,
         confidence_key=confidence_key,
         object_count=int(len(np.unique(labels)) - (1 if (labels == 0).any() else 0)),
@@ -129,14 +129,44 @@ def store_prediction(
     try:
         db.commit()
     except IntegrityError:
-        # Another process cached the same prediction a moment earlier: use theirs.
+        # Another process cached the same prediction a moment earlier (use theirs), or the
+        # image or the version was deleted while this one was computed (a 404). Either way
+        # the blobs created here are garbage unless another row names them.
         db.rollback()
-        found = cached(db, model.id, image.id)
-        assert found is not None
-        return found
+        blobs.discard(db, store, created)
+        found = cached(db, model_id, image_id)
+        if found is not None:
+            return found
+        _raise_if_deleted(db, image_id, model_id)
+        raise
     # An empty proposal's blobs are shared with other images.
-    blobs.ensure(store, [(labels_key, labels_png), (confidence_key, confidence_png)])
+    blobs.ensure(store, written)
     return row
+
+
+def _put_blobs(store: BlobStore, computed: Computed) -> tuple[list[tuple[str, bytes]], list[str]]:
+    """Store the labels and confidence PNGs: their (key, bytes), and the keys this call created
+    (the others existed already, named by other rows or being written by other calls)."""
+    labels = computed.labels
+    pngs = [
+        encode_mask(labels.astype(np.uint16 if labels.max() > 255 else np.uint8)),
+        encode_png(np.round(computed.confidence * 255).astype(np.uint8)),
+    ]
+    written: list[tuple[str, bytes]] = []
+    created: list[str] = []
+    for png in pngs:
+        key, new = store.put(png)
+        written.append((key, png))
+        if new:
+            created.append(key)
+    return written, created
+
+
+def _raise_if_deleted(db: Session, image_id: int, model_id: int) -> None:
+    if db.scalar(select(Image.id).where(Image.id == image_id)) is None:
+        raise NotFound(f"Image {image_id} was deleted while its proposal was computed.")
+    if db.scalar(select(ModelVersion.id).where(ModelVersion.id == model_id)) is None:
+        raise NotFound(f"Model version {model_id} was deleted while it predicted image {image_id}.")
 
 
 def cached(db: Session, model_id: int, image_id: int) -> Prediction | None:

@@ -7,7 +7,7 @@ from sqlalchemy import DateTime, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from backend.db import Base
-from backend.orm._types import created_at_column
+from backend.orm._types import created_at_column, no_id_reuse
 
 
 class Role(StrEnum):
@@ -22,6 +22,7 @@ class Role(StrEnum):
 
 class User(Base):
     __tablename__ = "users"
+    __table_args__ = no_id_reuse()
 
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(64), unique=True)
@@ -38,6 +39,7 @@ class ApiToken(Base):
     so a slow hash adds nothing and would make every request pay for it."""
 
     __tablename__ = "api_tokens"
+    __table_args__ = no_id_reuse()
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
@@ -55,6 +57,7 @@ class UserSession(Base):
     """A browser login; the cookie holds the secret, the table its SHA-256."""
 
     __tablename__ = "user_sessions"
+    __table_args__ = no_id_reuse()
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)

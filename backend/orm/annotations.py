@@ -7,7 +7,7 @@ from sqlalchemy import JSON, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.db import Base
-from backend.orm._types import created_at_column
+from backend.orm._types import created_at_column, no_id_reuse
 
 
 class AnnotationSource(StrEnum):
@@ -17,7 +17,10 @@ class AnnotationSource(StrEnum):
 
 class Annotation(Base):
     __tablename__ = "annotations"
-    __table_args__ = (UniqueConstraint("image_id", "version", name="uq_annotations_image_version"),)
+    __table_args__ = (
+        UniqueConstraint("image_id", "version", name="uq_annotations_image_version"),
+        no_id_reuse(),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     image_id: Mapped[int] = mapped_column(ForeignKey("images.id", ondelete="CASCADE"), index=True)

@@ -8,7 +8,7 @@ from sqlalchemy import JSON, ForeignKey, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.db import Base
-from backend.orm._types import created_at_column
+from backend.orm._types import created_at_column, no_id_reuse
 
 
 class CollectionKind(StrEnum):
@@ -18,6 +18,7 @@ class CollectionKind(StrEnum):
 
 class Collection(Base):
     __tablename__ = "collections"
+    __table_args__ = no_id_reuse()
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)

@@ -7,7 +7,7 @@ from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.db import Base
-from backend.orm._types import created_at_column
+from backend.orm._types import created_at_column, no_id_reuse
 
 
 class ImageStatus(StrEnum):
@@ -21,6 +21,7 @@ class Image(Base):
     __table_args__ = (
         UniqueConstraint("collection_id", "sha256", name="uq_images_collection_sha256"),
         Index("ix_images_collection_status", "collection_id", "status"),
+        no_id_reuse(),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

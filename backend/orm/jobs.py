@@ -8,7 +8,7 @@ from sqlalchemy import JSON, DateTime, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from backend.db import Base
-from backend.orm._types import created_at_column
+from backend.orm._types import created_at_column, no_id_reuse
 
 if TYPE_CHECKING:
     from backend.orm.accounts import User
@@ -34,7 +34,7 @@ class JobStatus(StrEnum):
 
 class Job(Base):
     __tablename__ = "jobs"
-    __table_args__ = (Index("ix_jobs_status_id", "status", "id"),)
+    __table_args__ = (Index("ix_jobs_status_id", "status", "id"), no_id_reuse())
 
     id: Mapped[int] = mapped_column(primary_key=True)
     collection_id: Mapped[int] = mapped_column(

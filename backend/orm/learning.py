@@ -9,7 +9,7 @@ from sqlalchemy import JSON, DateTime, ForeignKey, String, Text, UniqueConstrain
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.db import Base
-from backend.orm._types import created_at_column
+from backend.orm._types import created_at_column, no_id_reuse
 
 
 class ModelStatus(StrEnum):
@@ -22,6 +22,7 @@ class Encoder(Base):
     """A self-supervised pretraining result: the starting point for ``init=ssl``."""
 
     __tablename__ = "encoders"
+    __table_args__ = no_id_reuse()
 
     id: Mapped[int] = mapped_column(primary_key=True)
     collection_id: Mapped[int] = mapped_column(
@@ -40,6 +41,7 @@ class ModelVersion(Base):
     __tablename__ = "model_versions"
     __table_args__ = (
         UniqueConstraint("collection_id", "version", name="uq_model_versions_version"),
+        no_id_reuse(),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -78,7 +80,10 @@ class Prediction(Base):
     """A cached proposal of one model version for one image."""
 
     __tablename__ = "predictions"
-    __table_args__ = (UniqueConstraint("image_id", "model_id", name="uq_predictions_image_model"),)
+    __table_args__ = (
+        UniqueConstraint("image_id", "model_id", name="uq_predictions_image_model"),
+        no_id_reuse(),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     image_id: Mapped[int] = mapped_column(ForeignKey("images.id", ondelete="CASCADE"), index=True)
@@ -99,6 +104,7 @@ class Correction(Base):
     """How much an annotation changed the proposal it started from."""
 
     __tablename__ = "corrections"
+    __table_args__ = no_id_reuse()
 
     id: Mapped[int] = mapped_column(primary_key=True)
     annotation_id: Mapped[int] = mapped_column(

@@ -1,12 +1,12 @@
 """Listing model versions and activating one (promotion by hand, or rollback)."""
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from backend.errors import BadInput, NotFound
 from backend.jobs.queue import DatabaseQueue
-from backend.jobs.tasks.predict import mark_proposed
-from backend.orm import JobKind, ModelStatus, ModelVersion, Prediction, User
+from backend.jobs.tasks.predict import mark_proposed, unpredicted_images
+from backend.orm import Job, JobKind, JobStatus, ModelStatus, ModelVersion, User
 from backend.orm._types import utcnow
 
 
@@ -47,11 +47,8 @@ def activate(
         model.activated_at = utcnow()
         model.reason = (model.reason or "") + f"; activated by {user.username}"
         db.flush()
-    cached = (
-        db.scalar(select(func.count(Prediction.id)).where(Prediction.model_id == model.id)) or 0
-    )
     mark_proposed(db, model)
-    if not cached:
+    if _needs_predict_job(db, model):
         DatabaseQueue().enqueue(
             db,
             model.collection_id,
@@ -62,3 +59,27 @@ def activate(
         )
     db.commit()
     return model
+
+
+def _needs_predict_job(db: Session, model: ModelVersion) -> bool:
+    """Some image lacks the version's proposal (a cancelled or failed predict job, or a few
+    proposals asked for one by one, leave most images without) and no open job will fill it."""
+    missing = db.scalar(unpredicted_images(model).limit(1))
+    return missing is not None and not _predict_job_open(db, model)
+
+
+def _predict_job_open(db: Session, model: ModelVersion) -> bool:
+    """A queued or running predict job computes this version's proposals: one with its id, or a
+    queued one without (it predicts with whichever version is active when it starts)."""
+    jobs = db.scalars(
+        select(Job).where(
+            Job.collection_id == model.collection_id,
+            Job.kind == JobKind.predict.value,
+            Job.status.in_((JobStatus.queued.value, JobStatus.running.value)),
+        )
+    )
+    for job in jobs:
+        target = job.params.get("model_id")
+        if target == model.id or (target is None and job.status == JobStatus.queued.value):
+            return True
+    return False

@@ -54,6 +54,10 @@ def job_events(
 ) -> StreamingResponse:
     """Server-Sent Events: ``progress`` whenever the job row changes, then ``end``."""
     service.get_job(db, job_id)
+    # The stream outlives this function, and the request's session (the user lookup's too)
+    # would keep its pooled connection until the stream ends: a few dozen open streams would
+    # exhaust the pool. Give it back now; each poll below borrows one for a moment.
+    db.close()
     factory = request.app.state.session_factory
 
     def snapshot() -> JobPublic | None:

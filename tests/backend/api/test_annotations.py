@@ -117,3 +117,17 @@ def test_concurrent_saves_of_one_mask_lose_no_saved_version(admin: httpx.Client)
                 f"/api/v1/images/{image['id']}/annotation", params={"version": row["version"]}
             )
             assert r.status_code == 200 and decode_png(r.content).max() == 2
+
+
+def test_ids_of_deleted_rows_are_never_given_again(admin: httpx.Client) -> None:
+    """A version's annotation_ids name the exact annotations it trained on: deleting the newest
+    annotation (with its image) and saving another must not reuse its id (SQLite did, before
+    migration 0005)."""
+    collection = make_collection(admin)["id"]
+    kept, doomed = make_image(admin, collection, seed=1), make_image(admin, collection, seed=2)
+    assert put_mask(admin, kept["id"], png_bytes(label_image())).status_code == 200
+    newest = put_mask(admin, doomed["id"], png_bytes(label_image())).json()["id"]
+    assert admin.delete(f"/api/v1/images/{doomed['id']}").status_code == 200
+    again = put_mask(admin, kept["id"], png_bytes(label_image(objects=3)))
+    assert again.status_code == 200 and again.json()["id"] > newest
+    assert make_image(admin, collection, seed=3)["id"] > doomed["id"]

@@ -70,3 +70,11 @@ def wait_idle(http: httpx.Client, collection_id: int, timeout: float = 300) -> l
             return jobs
         time.sleep(0.3)
     raise AssertionError(f"collection {collection_id} still busy: {jobs}")
+
+
+@pytest.fixture(scope="session")
+def checkpoint_bytes() -> bytes:
+    """One tiny trained network for the whole session (training it takes a few seconds)."""
+    from tests.backend.loop.versions import tiny_checkpoint_bytes
+
+    return tiny_checkpoint_bytes()

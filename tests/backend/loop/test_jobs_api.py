@@ -1,5 +1,6 @@
 """Job endpoints without a worker: validation, queueing, cancelling, roles."""
 
+import threading
 from collections.abc import Callable
 
 import httpx
@@ -110,6 +111,57 @@ def test_unknown_job_is_404(admin: httpx.Client) -> None:
     assert admin.get("/api/v1/jobs/12345").status_code == 404
     assert admin.post("/api/v1/jobs/12345/cancel").status_code == 404
     assert admin.get("/api/v1/jobs/12345/events").status_code == 404
+
+
+# More than any test server's pool holds: SQLite's QueuePool 5 + 10 overflow, PostgreSQL's
+# 10 + 20 (backend.db.make_engine).
+_STREAMS = 35
+
+
+def _hold_stream(
+    admin: httpx.Client,
+    job_id: int,
+    statuses: list[int],
+    opened: threading.Semaphore,
+    release: threading.Event,
+) -> None:
+    """Open the job's event stream, record its status, keep it open until ``release``."""
+    try:
+        with admin.stream("GET", f"/api/v1/jobs/{job_id}/events", timeout=60) as response:
+            statuses.append(response.status_code)
+            opened.release()
+            release.wait(60)
+    except httpx.HTTPError:
+        statuses.append(-1)
+        opened.release()
+
+
+def test_open_event_streams_hold_no_database_connection(
+    admin: httpx.Client, collection: dict
+) -> None:
+    """An open stream polls with a connection of its own, so dozens of them leave the pool to
+    other requests (they used to keep the request's session, and the pool ran dry)."""
+    upload_discs(admin, collection["id"], range(1))
+    job = _start(admin, collection["id"], {"kind": "pretrain"}).json()  # queued: no worker runs
+    statuses: list[int] = []
+    opened = threading.Semaphore(0)
+    release = threading.Event()
+    threads = [
+        threading.Thread(target=_hold_stream, args=(admin, job["id"], statuses, opened, release))
+        for _ in range(_STREAMS)
+    ]
+    for thread in threads:
+        thread.start()
+    try:
+        for _ in threads:
+            assert opened.acquire(timeout=60), f"streams answered so far: {statuses}"
+        r = admin.get(f"/api/v1/jobs/{job['id']}", timeout=10)
+        assert r.status_code == 200 and r.json()["status"] == "queued"
+    finally:
+        release.set()
+        for thread in threads:
+            thread.join(timeout=30)
+    assert statuses == [200] * _STREAMS
 
 
 @pytest.mark.parametrize("role", ["viewer", "annotator"])
