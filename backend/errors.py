@@ -4,9 +4,11 @@
 class DomainError(Exception):
     status_code = 400
 
-    def __init__(self, detail: str) -> None:
+    def __init__(self, detail: str, headers: dict[str, str] | None = None) -> None:
         super().__init__(detail)
         self.detail = detail
+        # Facts a client acts on without parsing the message (the latest annotation version).
+        self.headers = headers
 
 
 class NotFound(DomainError):

@@ -33,11 +33,15 @@ export class App {
 
   async start() {
     window.addEventListener("hashchange", () => this.onHashChange());
+    window.addEventListener("maskloop:authorized", () => this.header.querySelector(".session-ended")?.remove());
     window.addEventListener("maskloop:unauthorized", () => {
       if (this.view?.isDirty?.()) {
-        // Leaving would throw the unsaved mask away: stay, and say how to get the session back.
-        this.header.append(h("span", { class: "session-ended", role: "alert" },
-          "Your session has ended. Sign in again in another tab, then save here."));
+        // Leaving would throw the unsaved mask away: stay, and say how to get the session back
+        // (once, however many requests fail; the next successful one removes it).
+        if (!this.header.querySelector(".session-ended")) {
+          this.header.append(h("span", { class: "session-ended", role: "alert", "data-testid": "session-ended" },
+            "Your session has ended. Sign in again in another tab, then save here."));
+        }
         return;
       }
       this.user = null;
@@ -55,8 +59,18 @@ export class App {
 
   /** In-app navigation; asks first when the current page has unsaved changes. @param {string} hash */
   navigate(hash) {
-    if (location.hash === hash) { this.route(); return; }
+    if (location.hash === hash) {
+      // No hashchange follows, so onHashChange cannot ask: reloading the page would drop its edits.
+      if (!this.confirmLeave()) return;
+      this.route();
+      return;
+    }
     location.hash = hash;
+  }
+
+  /** True when there is nothing unsaved to lose, or the user agrees to lose it. */
+  confirmLeave() {
+    return !this.view?.isDirty?.() || confirm("You have unsaved changes on this image. Leave and lose them?");
   }
 
   /** Navigate without asking (after sign-out or when the session ended). @param {string} hash */
@@ -68,7 +82,7 @@ export class App {
 
   onHashChange() {
     if (this.ignoreNext) { this.ignoreNext = false; return; }
-    if (this.view?.isDirty?.() && !confirm("You have unsaved changes on this image. Leave and lose them?")) {
+    if (!this.confirmLeave()) {
       this.ignoreNext = true;
       location.hash = this.hash;
       return;

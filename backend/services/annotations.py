@@ -2,9 +2,10 @@
 
 import json
 import math
+from datetime import UTC, datetime
 
 import numpy as np
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -50,11 +51,60 @@ def _parse_object_classes(
     return out
 
 
-def _check_numbers(proposal_model_id: int | None, seconds_spent: float | None) -> None:
+def _check_numbers(
+    proposal_model_id: int | None, seconds_spent: float | None, base_version: int | None
+) -> None:
     if proposal_model_id is not None and proposal_model_id < 1:
         raise BadInput("proposal_model_id must be the positive id of a model version.")
     if seconds_spent is not None and (not math.isfinite(seconds_spent) or seconds_spent < 0):
         raise BadInput("seconds_spent must be a finite number of seconds, 0 or more.")
+    if base_version is not None and base_version < 0:
+        raise BadInput(
+            "base_version must be the version you edited from, or 0 when the image had none."
+        )
+
+
+def _latest(db: Session, image: Image) -> tuple[Annotation, str | None] | None:
+    row = db.execute(
+        select(Annotation, User.username)
+        .outerjoin(User, User.id == Annotation.author_id)
+        .where(Annotation.image_id == image.id)
+        .order_by(Annotation.version.desc())
+        .limit(1)
+    ).first()
+    return None if row is None else (row[0], row[1])
+
+
+def _utc(moment: datetime) -> str:
+    # SQLite hands back naive datetimes; they are UTC like every stored time.
+    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return f"{aware.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
+
+
+def _check_base(
+    image: Image, latest: tuple[Annotation, str | None] | None, base_version: int | None
+) -> None:
+    """Refuse a save made from an older version than the latest, so that a second annotator
+    (or a second tab) never silently replaces work saved in the meantime. Without
+    base_version the save is unconditional, as it always was."""
+    current = latest[0].version if latest else 0
+    if base_version is None or base_version == current:
+        return
+    if base_version > current:
+        have = f"version {current}" if current else "no annotation yet"
+        raise BadInput(
+            f"base_version {base_version} does not exist: image {image.id} has {have}. "
+            "Send the version you edited from, or 0 when it had none."
+        )
+    assert latest is not None  # current > base_version >= 0
+    annotation, author = latest
+    opened = f"version {base_version}" if base_version else "it without a saved annotation"
+    raise Conflict(
+        f"Image {image.id} was saved as version {current} by {author or 'a deleted user'} at "
+        f"{_utc(annotation.created_at)} since you opened {opened}; reload to see it, or save "
+        "again to replace it.",
+        headers={"X-Annotation-Version": str(current)},
+    )
 
 
 def save_annotation(
@@ -67,8 +117,9 @@ def save_annotation(
     proposal_model_id: int | None = None,
     seconds_spent: float | None = None,
     object_classes: str | None = None,
+    base_version: int | None = None,
 ) -> Annotation:
-    _check_numbers(proposal_model_id, seconds_spent)
+    _check_numbers(proposal_model_id, seconds_spent, base_version)
     if not mask_bytes:
         raise BadInput("The mask file is empty; send a PNG or TIFF label image.")
     try:
@@ -94,13 +145,13 @@ def save_annotation(
             proposal = None  # nothing was proposed to compare with; the mask is saved all the same
         if proposal is not None and proposal.shape != labels.shape:
             proposal = None  # the image changed size since; nothing to compare
+    latest = _latest(db, image)
+    _check_base(image, latest, base_version)
+    # A save racing this one to the same version number loses on the unique constraint below.
+    version = (latest[0].version if latest else 0) + 1
     encoded = encode_mask(labels)
     key, created = store.put(encoded)
     try:
-        version = (
-            db.scalar(select(func.max(Annotation.version)).where(Annotation.image_id == image.id))
-            or 0
-        ) + 1
         annotation = Annotation(
             image_id=image.id,
             version=version,

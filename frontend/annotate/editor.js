@@ -278,7 +278,11 @@ export class Editor {
     const points = this.polygon;
     this.polygon = [];
     this.stage.redrawCursor();
-    if (points.length < 3) return;
+    if (points.length < 3) {
+      // Say so: a polygon that vanishes without a word looks like a lost edit.
+      if (points.length) this.onMessage(`A polygon needs at least 3 points; ${points.length === 1 ? "the point was" : "its 2 points were"} discarded.`);
+      return;
+    }
     const value = this.paintValue();
     /** @type {Rule} */
     const rule = this.kind === "instance" ? { mode: "free", value } : { mode: "all" };

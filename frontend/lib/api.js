@@ -10,6 +10,8 @@ export class ApiError extends Error {
     this.status = status;
     /** True when the server has no such endpoint (FastAPI's bare "Not Found"), not a missing row. */
     this.routeMissing = routeMissing;
+    /** The error response's headers (a 409 on saving names the latest annotation version). */
+    this.headers = new Headers();
   }
 }
 
@@ -38,7 +40,9 @@ export async function errorOf(response) {
   } catch {
     missing = response.status === 404 || response.status === 405;
   }
-  return new ApiError(response.status, message, missing);
+  const error = new ApiError(response.status, message, missing);
+  error.headers = response.headers;
+  return error;
 }
 
 /**
@@ -57,6 +61,9 @@ export async function request(path, init = {}) {
   const response = await fetch(API + path, options);
   if (response.status === 401 && !path.startsWith("/auth/") && path !== "/me") {
     window.dispatchEvent(new CustomEvent("maskloop:unauthorized"));
+  } else if (response.ok) {
+    // The session works (again, after a sign-in in another tab): "session ended" no longer holds.
+    window.dispatchEvent(new CustomEvent("maskloop:authorized"));
   }
   if (!response.ok) throw await errorOf(response);
   return response;

@@ -7,6 +7,9 @@ import { lineChart } from "../lib/chart.js";
 /** @typedef {import("../app.js").App} App */
 
 const ACTIVE = ["queued", "running"];
+/** How often the job list is reloaded while the page is shown: jobs also start elsewhere
+ * (retrains triggered by annotators' saves, other admins). */
+const REFRESH_MS = 4000;
 const PRETEXTS = ["masked", "contrastive", "rotation", "denoise", "superres"];
 // Column hints: "merged" is the share of validation objects that came out fused with a
 // neighbour, the most common reason for a low object F1 on crowded nuclei.
@@ -40,6 +43,12 @@ export async function adminView(root, app, id) {
   const modelMessage = h("div");
   const missing = h("div");
   let destroyed = false;
+  /** The job the "job N queued" notice is about; the notice goes once that job has ended. */
+  let noticeJob = 0;
+  /** Jobs listed so far, and those of them last seen active: to tell when one has ended. */
+  const known = new Set();
+  let loadedOnce = false;
+  const activeSeen = new Set();
 
   // ---- job controls
   const steps = /** @type {HTMLInputElement} */ (h("input", { type: "number", min: "1", placeholder: "auto", "data-testid": "train-steps", class: "num" }));
@@ -66,6 +75,7 @@ export async function adminView(root, app, id) {
     try {
       const job = await postJson(`/collections/${id}/jobs`, { kind, params });
       jobMessage.replaceChildren(notice(`${kind} job ${job.id} queued.`, "ok"));
+      noticeJob = job.id;
       await loadJobs();
     } catch (e) {
       jobMessage.replaceChildren(notice(text(e)));
@@ -164,13 +174,47 @@ export async function adminView(root, app, id) {
     await Promise.all([loadJobs(), loadModels(), loadStats()]);
   }
 
+  /**
+   * Reload the job list, keeping the rows already shown, and follow the active jobs (once each:
+   * every event stream holds a connection and a poller on the server).
+   * @returns {Promise<boolean>} whether a job has ended since the last load (models may have changed)
+   */
   async function loadJobs() {
     /** @type {{data: any[]}} */
     const list = await getJson(`/collections/${id}/jobs?limit=50`);
-    jobRows.clear();
-    jobsBody.replaceChildren(...list.data.map((j) => jobRow(j)));
+    if (destroyed) return false;
+    const firstLoad = !loadedOnce;
+    loadedOnce = true;
+    let ended = false;
+    const rows = list.data.map((j) => {
+      const row = jobRows.get(j.id);
+      if (!row) return jobRow(j);
+      // A followed job's row is newer from its stream than from this list.
+      if (!streams.has(j.id)) /** @type {any} */ (row).fill(j);
+      return row;
+    });
+    const listed = new Set(list.data.map((j) => j.id));
+    for (const jobId of [...jobRows.keys()]) if (!listed.has(jobId)) jobRows.delete(jobId);
+    jobsBody.replaceChildren(...rows);
     if (!list.data.length) jobsBody.append(h("tr", {}, h("td", { colspan: "9", class: "muted empty" }, "No job yet.")));
-    for (const j of list.data) if (ACTIVE.includes(j.status)) follow(j.id);
+    for (const j of list.data) {
+      const active = ACTIVE.includes(j.status);
+      if (active) { activeSeen.add(j.id); follow(j.id); }
+      else if (activeSeen.delete(j.id) || (!firstLoad && !known.has(j.id))) ended = true;
+      known.add(j.id);
+      if (!active && j.id === noticeJob) { jobMessage.replaceChildren(); noticeJob = 0; }
+    }
+    return ended;
+  }
+
+  let refreshing = false;
+  async function refresh() {
+    if (destroyed || document.hidden || refreshing) return;
+    refreshing = true;
+    try {
+      if (await loadJobs()) await Promise.all([loadModels(), loadStats()]);
+    } catch { /* the next tick tries again */ }
+    finally { refreshing = false; }
   }
 
   async function loadModels() {
@@ -293,9 +337,13 @@ export async function adminView(root, app, id) {
   } else if (failures.length) {
     missing.replaceChildren(notice(failures.map(text).join("; ")));
   }
+  const refresher = window.setInterval(refresh, REFRESH_MS);
+  document.addEventListener("visibilitychange", refresh);
   return {
     destroy() {
       destroyed = true;
+      clearInterval(refresher);
+      document.removeEventListener("visibilitychange", refresh);
       for (const s of streams.values()) s.close();
       for (const t of pollers.values()) clearInterval(t);
     },

@@ -58,10 +58,25 @@ export async function annotateView(root, app, imageId) {
   /** @type {any} */ (window).maskloopEditor = editor; // for benchmarks and debugging
   if (initial.objectClasses) for (const [id, c] of Object.entries(initial.objectClasses)) editor.objectClasses.set(Number(id), c);
 
-  let proposalModelId = initial.modelId;
+  /**
+   * The version this page edits from, sent as base_version so that a save never silently replaces
+   * one made meanwhile (another annotator, another tab); null while the image has none.
+   */
+  let baseVersion = initial.source === "annotation" ? initial.version : null;
+  /** The undo-stack head when the mask was last saved or opened: different means unsaved. */
   /** @type {any} */
   let savedHead = mask.head;
-  let saving = false;
+  /** The edit "Load proposal" made and its model: the save credits the model while it is not undone. */
+  /** @type {any} */
+  let proposalEdit = null;
+  /** @type {number | null} */
+  let proposalEditModelId = null;
+  /** @type {Promise<boolean> | null} the save under way; a second press waits for it */
+  let saving = null;
+  /** Accept & next under way (save, then find the next image): a second Enter must not start another. */
+  let advancing = false;
+  /** Set by destroy(): the continuations of a save or Accept & next still under way do nothing. */
+  let destroyed = false;
   let activeMs = 0;
   let activeSince = performance.now();
   const elapsed = () => (activeMs + (document.hidden ? 0 : performance.now() - activeSince)) / 1000;
@@ -71,6 +86,12 @@ export async function annotateView(root, app, imageId) {
   };
   document.addEventListener("visibilitychange", onVisibility);
   const isDirty = () => mask.head !== savedHead;
+  /** The model whose proposal the mask comes from: a loaded proposal still in the undo stack, else
+   * the proposal the page opened on. Undoing "Load proposal" takes the credit back. */
+  const proposalModelId = () => {
+    if (proposalEdit && mask.undoStack.includes(proposalEdit)) return proposalEditModelId;
+    return initial.source === "proposal" ? initial.modelId : null;
+  };
 
   // ---- top bar
   const versionOf = (/** @type {number | null} */ id) => {
@@ -78,15 +99,23 @@ export async function annotateView(root, app, imageId) {
     return m ? `v${m.version}` : id ? `#${id}` : "";
   };
   const modelText = () => {
-    if (initial.source === "proposal" && proposalModelId) return `proposal from model ${versionOf(proposalModelId)}`;
+    const fromModel = proposalModelId();
     const active = models?.find((m) => m.status === "active");
-    if (initial.source === "annotation") return `saved annotation v${initial.version ?? "?"}${active ? ` · active model v${active.version}` : ""}`;
+    if (fromModel && (isDirty() || !baseVersion)) return `proposal from model ${versionOf(fromModel)}`;
+    if (baseVersion) return `saved annotation v${baseVersion}${active ? ` · active model v${active.version}` : ""}`;
     return active ? `active model v${active.version} (no proposal)` : "no model yet";
   };
   const modelBadge = h("span", { class: "badge model", "data-testid": "model-version", title: "Where the mask shown started from" }, modelText());
   const dirtyBadge = h("span", { class: "dirty", "data-testid": "dirty" });
   const message = h("span", { class: "message", "data-testid": "status-message", role: "status" });
-  const say = (/** @type {string} */ text, kind2 = "info") => { message.textContent = text; message.className = `message ${kind2}`; };
+  // "Save anyway" appears when someone else saved this image since it was opened (409).
+  const conflictBox = h("span", { class: "conflict" });
+  const say = (/** @type {string} */ text, kind2 = "info") => {
+    message.textContent = text;
+    message.title = text; // long messages are cut to one line
+    message.className = `message ${kind2}`;
+    conflictBox.replaceChildren();
+  };
   editor.onMessage = (t) => say(t);
 
   const saveButton = h("button", { type: "button", "data-testid": "save", title: "Save (Ctrl+S)", onclick: () => save() }, "Save");
@@ -99,7 +128,7 @@ export async function annotateView(root, app, imageId) {
     statusBadge,
     modelBadge, dirtyBadge,
     h("span", { class: "spacer" }),
-    message,
+    message, conflictBox,
     readOnly ? h("span", { class: "badge" }, "read-only") : [saveButton, nextButton]);
 
   // ---- tools
@@ -216,6 +245,7 @@ export async function annotateView(root, app, imageId) {
     swatches.querySelectorAll(".swatch").forEach((s, i) => s.classList.toggle("on", i + 1 === editor.currentClass));
     objectInfo.textContent = editor.currentObject ? `current object: ${editor.currentObject}` : "no object selected — brush starts a new one";
     dirtyBadge.textContent = isDirty() ? "● unsaved" : "";
+    modelBadge.textContent = modelText();
     zoomLabel.textContent = `${Math.round(stage.zoom * 1000) / 10}%`;
     stage.canvas.dataset.tool = editor.tool;
   }
@@ -271,31 +301,51 @@ export async function annotateView(root, app, imageId) {
     say("Loading the proposal…");
     try {
       const proposal = await loadProposal(image);
+      if (destroyed) return;
       if (!proposal) { say("No proposal: the collection has no model yet.", "error"); return; }
+      const before = mask.head;
       mask.begin();
       mask.touch({ x0: 0, y0: 0, x1: width, y1: height });
       mask.data.set(proposal.labels);
       editor.finishEdit({ x0: 0, y0: 0, x1: width, y1: height }, "proposal");
-      proposalModelId = proposal.modelId;
-      initial.source = "proposal";
-      modelBadge.textContent = modelText();
-      say(`Proposal from model ${versionOf(proposalModelId)} loaded.`, "ok");
+      if (mask.head === before) { say("The proposal is the mask already shown.", "ok"); return; }
+      proposalEdit = mask.head;
+      proposalEditModelId = proposal.modelId;
+      sync();
+      say(`Proposal from model ${versionOf(proposal.modelId)} loaded; Ctrl+Z brings the previous mask back.`, "ok");
     } catch (e) {
       say(e instanceof Error ? e.message : String(e), "error");
     }
   }
 
-  /** @returns {Promise<boolean>} */
-  async function save() {
-    if (readOnly || saving) return false;
-    saving = true;
+  /**
+   * Save the mask as a new version, unless it is unchanged since it was saved or opened.
+   * @param {number | null} base the version edited from; "Save anyway" passes the latest one
+   * @returns {Promise<boolean>} true when the mask shown is saved
+   */
+  function save(base = baseVersion) {
+    if (readOnly || destroyed) return Promise.resolve(false);
+    if (saving) return saving;
+    saving = send(base).finally(() => { saving = null; });
+    return saving;
+  }
+
+  /** @param {number | null} base @returns {Promise<boolean>} */
+  async function send(base) {
+    if (!isDirty() && baseVersion) {
+      // Saving the same mask again would only add a duplicate version (and count twice for retraining).
+      say(`Nothing to save: version ${baseVersion} is unchanged.`, "ok");
+      return true;
+    }
     say("Saving…");
     try {
       const head = mask.head;
       const blob = await encodeLabelPng(mask.data, width, height);
       const form = new FormData();
       form.append("mask", blob, "mask.png");
-      if (proposalModelId) form.append("proposal_model_id", String(proposalModelId));
+      const modelId = proposalModelId();
+      if (modelId) form.append("proposal_model_id", String(modelId));
+      form.append("base_version", String(base ?? 0));
       form.append("seconds_spent", elapsed().toFixed(1));
       if (kind === "instance" && classes.length > 1) {
         /** @type {Record<string, number>} */
@@ -307,7 +357,9 @@ export async function annotateView(root, app, imageId) {
         form.append("object_classes", JSON.stringify(objects));
       }
       const result = await getJson(`/images/${image.id}/annotation`, { method: "PUT", body: form });
+      if (destroyed) return false;
       savedHead = head;
+      baseVersion = result.version;
       statusBadge.textContent = "labeled";
       statusBadge.className = "badge status-labeled";
       activeMs = 0;
@@ -316,22 +368,39 @@ export async function annotateView(root, app, imageId) {
       sync();
       return true;
     } catch (e) {
+      if (destroyed) return false;
       say(`Not saved: ${e instanceof Error ? e.message : e}`, "error");
+      const latest = e instanceof ApiError && e.status === 409 ? Number(e.headers.get("X-Annotation-Version")) : 0;
+      if (latest) {
+        // Someone saved this image since it was opened: keep the mask (still unsaved), and let the
+        // annotator either reload to see that version or replace it knowingly.
+        message.classList.add("wrap"); // who saved which version when: all of it must be read
+        conflictBox.replaceChildren(h("button", {
+          type: "button", class: "danger small", "data-testid": "save-anyway",
+          title: `Save this mask as the next version, after version ${latest}`,
+          onclick: () => { save(latest); },
+        }, "Save anyway"));
+      }
       return false;
-    } finally {
-      saving = false;
     }
   }
 
   async function acceptAndNext() {
-    const unchangedSaved = initial.source === "annotation" && !isDirty();
-    if (!unchangedSaved && !(await save())) return;
+    if (advancing || destroyed) return;
+    advancing = true;
     try {
+      let saved = await save();
+      // Edits made while an earlier save was under way are not in it yet.
+      if (saved && isDirty()) saved = await save();
+      if (!saved || destroyed) return;
       const next = await nextImage(collection.id, sessionStorage.getItem(`strategy:${collection.id}`) || "", image.id);
+      if (destroyed) return;
       if (next) app.navigate(`#/annotate/${next.id}`);
       else { say("Saved. No image is left to annotate in this collection.", "ok"); }
     } catch (e) {
-      say(`Saved, but the next image could not be found: ${e instanceof Error ? e.message : e}`, "error");
+      if (!destroyed) say(`Saved, but the next image could not be found: ${e instanceof Error ? e.message : e}`, "error");
+    } finally {
+      advancing = false;
     }
   }
 
@@ -386,7 +455,7 @@ export async function annotateView(root, app, imageId) {
   window.addEventListener("keydown", onKey);
   window.addEventListener("keyup", onKeyUp);
   window.addEventListener("beforeunload", onBeforeUnload);
-  if (initial.source === "proposal") say(`Proposal from model ${versionOf(proposalModelId)} loaded — correct it and press Enter.`);
+  if (initial.source === "proposal") say(`Proposal from model ${versionOf(initial.modelId)} loaded — correct it and press Enter.`);
   if (initial.warning) say(initial.warning, "error");
   if (!classes.length && !readOnly && kind === "semantic") page.prepend(notice("This collection has no classes; an admin must add them before painting.", "error"));
   stage.canvas.focus({ preventScroll: true });
@@ -394,6 +463,7 @@ export async function annotateView(root, app, imageId) {
   return {
     isDirty,
     destroy() {
+      destroyed = true;
       window.removeEventListener("keydown", onKey);
       window.removeEventListener("keyup", onKeyUp);
       window.removeEventListener("beforeunload", onBeforeUnload);

@@ -10,6 +10,7 @@ from playwright.sync_api import Page, expect
 from backend.config import Settings
 from tests.backend.loop.conftest import WorkerProcess, wait_idle
 from tests.backend.loop.data import label_of, upload_discs
+from tests.frontend.helpers import open_annotate, stroke
 
 pytestmark = pytest.mark.browser
 
@@ -109,6 +110,37 @@ def test_training_progress_reaches_the_end_and_version_appears(
     assert latest["proposal_model_id"] == model_id
     assert latest["source"] == "corrected_proposal"
 
+    # "Load proposal" over a saved annotation, undone: the manual mask is back, and its save
+    # credits no model; loaded and kept, it does.
+    labeled = images[0]
+    canvas = open_annotate(page, labeled["id"])
+    badge, message = page.get_by_test_id("model-version"), page.get_by_test_id("status-message")
+    expect(badge).to_have_text("saved annotation v1 · active model v1")
+    page.get_by_test_id("load-proposal").click()
+    expect(badge).to_have_text("proposal from model v1")
+    canvas.focus()
+    page.keyboard.press("Control+z")
+    expect(badge).to_have_text("saved annotation v1 · active model v1")
+    page.keyboard.press("Control+Shift+Z")
+    expect(badge).to_have_text("proposal from model v1")
+    page.keyboard.press("Control+z")
+    stroke(page, canvas, [(2, 2), (8, 2)])
+    page.keyboard.press("Control+s")
+    expect(message).to_contain_text("Saved version 2")
+    expect(badge).to_have_text("saved annotation v2 · active model v1")
+    versions = admin.get(f"/api/v1/images/{labeled['id']}/annotation/versions").json()["data"]
+    assert (versions[-1]["source"], versions[-1]["proposal_model_id"]) == ("manual", None)
+    page.get_by_test_id("load-proposal").click()
+    expect(badge).to_have_text("proposal from model v1")
+    page.keyboard.press("Control+s")
+    expect(message).to_contain_text("Saved version 3")
+    expect(badge).to_have_text("saved annotation v3 · active model v1")
+    versions = admin.get(f"/api/v1/images/{labeled['id']}/annotation/versions").json()["data"]
+    assert (versions[-1]["source"], versions[-1]["proposal_model_id"]) == (
+        "corrected_proposal",
+        model_id,
+    )
+
     # A retrain averages with the active version by default, and the table says with which.
     page.goto(f"/#/admin/{cid}")
     expect(page.get_by_test_id("train-ensemble")).to_be_checked()
@@ -150,4 +182,41 @@ def test_pretrain_can_be_cancelled_and_settings_saved(
     page.get_by_test_id("save-settings").click()
     expect(page.get_by_text("Settings saved.")).to_be_visible()
     assert admin.get(f"/api/v1/collections/{cid}/settings").json()["retrain_every"] == 7
+    shot()
+
+
+def test_jobs_started_elsewhere_appear_and_each_is_followed_once(
+    logged_in: Page, admin: httpx.Client, shot
+) -> None:
+    page = logged_in
+    cid, _ = _labeled_collection(admin)  # no worker: jobs stay queued until cancelled
+    streams: list[str] = []
+    page.on("request", lambda r: streams.append(r.url) if r.url.endswith("/events") else None)
+    page.goto(f"/#/admin/{cid}")
+    expect(page.get_by_test_id("jobs-table")).to_contain_text("No job yet.")
+    with page.expect_response(
+        lambda r: r.url.endswith(f"/collections/{cid}/jobs") and r.request.method == "POST",
+        timeout=60_000,
+    ) as posted:
+        page.get_by_test_id("start-pretrain").click()
+    mine = posted.value.json()["id"]
+    expect(page.get_by_text(f"pretrain job {mine} queued.")).to_be_visible()
+
+    # Another admin (or a retrain after annotators' saves) starts a job: it shows up by itself.
+    r = admin.post(f"/api/v1/collections/{cid}/jobs", json={"kind": "train", "params": {}})
+    assert r.status_code == 201, r.text
+    theirs = r.json()["id"]
+    bar = page.locator(f'[data-testid="job-progress"][data-job-id="{theirs}"]')
+    expect(bar).to_have_attribute("data-status", "queued", timeout=15_000)
+    page.wait_for_timeout(9_000)  # two more refreshes of the list
+    for job in (mine, theirs):
+        assert sum(url.endswith(f"/jobs/{job}/events") for url in streams) == 1, streams
+
+    # Both end elsewhere: the rows follow, and the notice about the queued job goes.
+    for job in (mine, theirs):
+        assert admin.post(f"/api/v1/jobs/{job}/cancel").status_code == 200
+    mine_bar = page.locator(f'[data-testid="job-progress"][data-job-id="{mine}"]')
+    expect(mine_bar).to_have_attribute("data-status", "cancelled")
+    expect(bar).to_have_attribute("data-status", "cancelled")
+    expect(page.get_by_text(f"pretrain job {mine} queued.")).to_have_count(0)
     shot()

@@ -28,6 +28,13 @@ def save_annotation(
     proposal_model_id: Annotated[int | None, Form()] = None,
     seconds_spent: Annotated[float | None, Form()] = None,
     object_classes: Annotated[str | None, Form(description='instance: {"id": class}')] = None,
+    base_version: Annotated[
+        int | None,
+        Form(
+            description="The version you edited from (0: none existed). When a newer one was "
+            "saved since, the answer is 409 and nothing is saved; leave it out to always save."
+        ),
+    ] = None,
 ) -> AnnotationPublic:
     image = get_image(db, image_id)
     collection = db.get(Collection, image.collection_id)
@@ -36,7 +43,16 @@ def save_annotation(
     if len(data) > settings.max_file_bytes:
         raise PayloadTooLarge(f"The mask is over the {settings.max_file_bytes}-byte limit.")
     annotation = service.save_annotation(
-        db, store, image, collection, data, user, proposal_model_id, seconds_spent, object_classes
+        db,
+        store,
+        image,
+        collection,
+        data,
+        user,
+        proposal_model_id,
+        seconds_spent,
+        object_classes,
+        base_version,
     )
     return _public(annotation, user.username)
 

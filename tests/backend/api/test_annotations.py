@@ -1,9 +1,13 @@
 import json
+import re
+from collections.abc import Callable
 
 import httpx
 import numpy as np
+import pytest
 
-from tests.backend.api.helpers import make_collection, make_image, put_mask
+from backend.config import Settings
+from tests.backend.api.helpers import make_collection, make_image, put_mask, snapshot
 from tests.backend.factories import decode_png, label_image, png_bytes, tiff_bytes
 
 
@@ -131,3 +135,61 @@ def test_ids_of_deleted_rows_are_never_given_again(admin: httpx.Client) -> None:
     again = put_mask(admin, kept["id"], png_bytes(label_image(objects=3)))
     assert again.status_code == 200 and again.json()["id"] > newest
     assert make_image(admin, collection, seed=3)["id"] > doomed["id"]
+
+
+def test_save_from_an_older_version_is_409_and_saves_nothing(
+    admin: httpx.Client, user_client: Callable[[str], httpx.Client], settings: Settings
+) -> None:
+    ann = user_client("annotator")
+    image = make_image(admin, make_collection(admin)["id"])
+    first, second = label_image(objects=1), label_image(objects=3)
+    # Both opened the image before any save (base_version 0); the annotator saves first.
+    assert put_mask(ann, image["id"], png_bytes(first), base_version="0").status_code == 200
+    before = snapshot(settings)
+    r = put_mask(admin, image["id"], png_bytes(second), base_version="0")
+    assert r.status_code == 409, r.text
+    detail = r.json()["detail"]
+    assert re.fullmatch(
+        rf"Image {image['id']} was saved as version 1 by annotator0 at "
+        r"\d{4}-\d\d-\d\d \d\d:\d\d UTC since you opened it without a saved annotation; "
+        r"reload to see it, or save again to replace it\.",
+        detail,
+    ), detail
+    assert r.headers["x-annotation-version"] == "1"
+    assert snapshot(settings) == before
+    # Saving again from the latest version replaces it; an older base is refused by name.
+    r = put_mask(admin, image["id"], png_bytes(second), base_version="1")
+    assert r.status_code == 200 and r.json()["version"] == 2, r.text
+    r = put_mask(ann, image["id"], png_bytes(first), base_version="1")
+    assert r.status_code == 409
+    assert "saved as version 2 by admin" in r.json()["detail"]
+    assert "since you opened version 1" in r.json()["detail"]
+    base = f"/api/v1/images/{image['id']}/annotation"
+    assert np.array_equal(decode_png(admin.get(base).content), second)
+
+
+def test_without_base_version_every_save_still_wins(admin: httpx.Client) -> None:
+    image = make_image(admin, make_collection(admin)["id"])
+    for expected in (1, 2, 3):
+        r = put_mask(admin, image["id"], png_bytes(label_image(objects=expected)))
+        assert r.status_code == 200 and r.json()["version"] == expected, r.text
+
+
+@pytest.mark.parametrize(
+    ("base", "message"),
+    [
+        ("-1", "base_version must be the version you edited from"),
+        ("5", "base_version 5 does not exist: image {id} has version 1"),
+        ("one", "base_version (body)"),
+    ],
+)
+def test_bad_base_version_is_422(
+    admin: httpx.Client, settings: Settings, base: str, message: str
+) -> None:
+    image = make_image(admin, make_collection(admin)["id"])
+    put_mask(admin, image["id"], png_bytes(label_image()))
+    before = snapshot(settings)
+    r = put_mask(admin, image["id"], png_bytes(label_image(objects=1)), base_version=base)
+    assert r.status_code == 422, r.text
+    assert message.format(id=image["id"]) in r.json()["detail"]
+    assert snapshot(settings) == before
