@@ -16,7 +16,7 @@ from backend.errors import DomainError
 from backend.orm import Role
 from backend.services import accounts
 from backend.services import collections as collection_service
-from backend.services.importer import IMAGE_SUFFIXES, import_folder
+from backend.services.importer import IMAGE_SUFFIXES, image_files, import_folder
 
 app = typer.Typer(
     help="maskloop: self-supervised annotation assistant for microscopy.", no_args_is_help=True
@@ -178,7 +178,7 @@ def import_(
         _fail(f"--masks {masks} is not a folder")
     if kind not in ("instance", "semantic"):
         _fail(f"unknown kind {kind!r}; use instance or semantic")
-    if not any(p.suffix.lower() in IMAGE_SUFFIXES for p in directory.iterdir()):
+    if not image_files(directory):
         _fail(
             f"{directory} holds no images: maskloop imports "
             f"{', '.join(sorted(IMAGE_SUFFIXES))} files (it does not look into sub-folders)"

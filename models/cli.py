@@ -348,12 +348,8 @@ def predict(
                     device=device,
                     min_object_confidence=min_object_confidence,
                 )
-            except ValueError as error:
-                so_far = f"{written} label image(s) written to {out}"
-                raise _fail(f"{stem}: {error} ({so_far})") from error
-            try:
                 write_label(out / f"{stem}.png", prediction.labels)
-            except OSError as error:
+            except (ValueError, OSError) as error:  # an image it cannot take; a full disk
                 so_far = f"{written} label image(s) written to {out}"
                 raise _fail(f"{stem}: {error} ({so_far})") from error
             written += 1

@@ -34,6 +34,7 @@ class EmbeddedWorker:
         self.check_every_s = check_every_s
         self.process: subprocess.Popen[bytes] | None = None
         self.restarts = 0
+        self.started_at = 0.0  # when the current process was started (monotonic)
         self._stopping = threading.Event()
         self._watcher: threading.Thread | None = None
 

@@ -11,47 +11,22 @@ import threading
 import time
 import traceback
 
-from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
 from backend.config import Settings
 from backend.db import make_engine, make_session_factory
 from backend.jobs.context import JobContext
+from backend.jobs.ending import finish
 from backend.jobs.queue import DatabaseQueue, worker_name
 from backend.jobs.reporter import Reporter
 from backend.jobs.tasks import predict, pretrain, train
 from backend.loop import triggers
 from backend.orm import Collection, Job, JobStatus
-from backend.orm._types import utcnow
 from backend.storage import LocalBlobStore
 
 log = logging.getLogger("maskloop.worker")
 TASKS = {"pretrain": pretrain.run, "train": train.run, "predict": predict.run}
 _HEARTBEAT_S = 10.0
-
-
-def finish(
-    factory: sessionmaker[Session], job_id: int, worker: str | None, status: str, error: str | None
-) -> None:
-    """End the row, unless it is no longer this worker's: a training ends its row itself in
-    the transaction that registers its version, and a job requeued after a missed heartbeat
-    belongs to whichever worker claims it next."""
-    values: dict[str, object] = {
-        "status": status,
-        "error": error,
-        "finished_at": utcnow(),
-        "worker": None,
-        "eta_seconds": 0.0 if status == JobStatus.succeeded.value else None,
-    }
-    if status == JobStatus.succeeded.value:
-        values["progress"] = 1.0
-    with factory() as db:
-        db.execute(
-            update(Job)
-            .where(Job.id == job_id, Job.status == JobStatus.running.value, Job.worker == worker)
-            .values(**values)
-        )
-        db.commit()
 
 
 def run_job(

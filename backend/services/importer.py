@@ -31,6 +31,11 @@ class ImportReport:
         return text
 
 
+def image_files(directory: Path) -> list[Path]:
+    """The files of ``directory`` (not its sub-folders) that an import reads, sorted."""
+    return sorted(p for p in directory.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+
+
 def _find_mask(masks_dir: Path | None, stem: str) -> Path | None:
     if masks_dir is None:
         return None
@@ -71,7 +76,7 @@ def import_folder(
                     ],
                 )
                 collection = collection_service.create_collection(db, spec, admin)
-        files = sorted(p for p in directory.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+        files = image_files(directory)
         for path in files:
             with session_scope(factory) as db:
                 try:

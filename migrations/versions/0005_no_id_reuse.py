@@ -57,6 +57,8 @@ def _recreate(autoincrement: bool) -> None:
     indexes are kept (batch mode reflects the table)."""
     _require_foreign_keys_off()
     for table in TABLES:
+        # No alteration inside the block: recreate="always" makes leaving it copy the table
+        # into one created with the new options, which is the whole change.
         with op.batch_alter_table(
             table, recreate="always", table_kwargs={"sqlite_autoincrement": autoincrement}
         ):

@@ -110,13 +110,20 @@ def test_saving_over_a_version_saved_meanwhile_asks_before_replacing_it(
     assert len(_versions(admin, image["id"])) == 2
 
 
+def _two_images(admin: httpx.Client) -> tuple[dict, dict]:
+    """a.png, then b.png: what Accept & next goes from and to."""
+    cid = _collection(admin)
+    return (
+        upload(admin, cid, "a.png", gray_png(64, 48, seed=1)),
+        upload(admin, cid, "b.png", gray_png(64, 48, seed=2)),
+    )
+
+
 def test_enter_twice_on_a_slow_server_saves_once_and_keeps_the_next_images_edits(
     logged_in: Page, admin: httpx.Client
 ) -> None:
     page = logged_in
-    cid = _collection(admin)
-    first = upload(admin, cid, "a.png", gray_png(64, 48, seed=1))
-    second = upload(admin, cid, "b.png", gray_png(64, 48, seed=2))
+    first, second = _two_images(admin)
     # Hold every request for the next image until the test lets it go: a server busy training.
     held: list[Route] = []
     page.route(re.compile(r"/api/v1/collections/\d+/next"), lambda route: held.append(route))
@@ -158,9 +165,7 @@ def test_ctrl_s_then_enter_saves_one_version_and_moves_on(
     logged_in: Page, admin: httpx.Client
 ) -> None:
     page = logged_in
-    cid = _collection(admin)
-    first = upload(admin, cid, "a.png", gray_png(64, 48, seed=1))
-    second = upload(admin, cid, "b.png", gray_png(64, 48, seed=2))
+    first, second = _two_images(admin)
     canvas = open_annotate(page, first["id"])
     expect(page.get_by_test_id("model-version")).to_have_text("no model yet")
     stroke(page, canvas, [(5, 5), (20, 5)])

@@ -3,7 +3,7 @@
 from sqlalchemy import select
 
 from backend.jobs.context import JobContext, budget_minutes
-from backend.jobs.tasks.train import end_job, ended_elsewhere
+from backend.jobs.ending import end_job, ended_elsewhere
 from backend.loop import triggers
 from backend.loop.data import image_array, in_channels_for
 from backend.orm import Collection, Encoder, Image, Job

@@ -12,10 +12,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from backend.config import Settings
 from backend.db import make_engine, make_session_factory
 from backend.jobs.context import JobContext
+from backend.jobs.ending import finish
 from backend.jobs.queue import DatabaseQueue
 from backend.jobs.reporter import Reporter
 from backend.jobs.tasks import train
-from backend.jobs.worker import finish
 from backend.orm import Collection, Job
 from backend.services.jobs import cancel_job
 from backend.storage import LocalBlobStore

@@ -72,6 +72,23 @@ def _delete_model(factory: sessionmaker[Session], model_id: int) -> Callable[[],
     return hook
 
 
+def _predict_expecting_404(
+    factory: sessionmaker[Session],
+    store: _DeletesWhileWriting,
+    image_id: int,
+    model_id: int,
+    message: str,
+) -> None:
+    """Ask for the proposal while the store's hook deletes a row: a 404, and every blob the
+    attempt wrote is gone again."""
+    with factory() as db:
+        image = db.get(Image, image_id)
+        assert image is not None
+        with pytest.raises(NotFound, match=message):
+            prediction_for(db, store, image, model_id)
+    assert store.created and not any(store.exists(key) for key in store.created)
+
+
 def test_image_deleted_while_its_proposal_is_computed_is_404_and_leaves_no_blob(
     admin: httpx.Client,
     collection: dict,
@@ -86,12 +103,7 @@ def test_image_deleted_while_its_proposal_is_computed_is_404_and_leaves_no_blob(
         assert admin.delete(f"/api/v1/images/{image_id}").status_code == 200
 
     store = _DeletesWhileWriting(settings.blob_dir, delete_image)
-    with factory() as db:
-        image = db.get(Image, image_id)
-        assert image is not None
-        with pytest.raises(NotFound, match=f"Image {image_id} was deleted"):
-            prediction_for(db, store, image, model_id)
-    assert store.created and not any(store.exists(key) for key in store.created)
+    _predict_expecting_404(factory, store, image_id, model_id, f"Image {image_id} was deleted")
     with factory() as db:
         assert db.scalar(select(Prediction.id)) is None
 
@@ -106,12 +118,9 @@ def test_model_deleted_while_it_predicts_is_404_and_leaves_no_blob(
     image_id = upload_discs(admin, collection["id"], range(1))[0]["id"]
     model_id = add_version(settings, collection["id"], checkpoint_bytes, 1)
     store = _DeletesWhileWriting(settings.blob_dir, _delete_model(factory, model_id))
-    with factory() as db:
-        image = db.get(Image, image_id)
-        assert image is not None
-        with pytest.raises(NotFound, match=f"Model version {model_id} was deleted"):
-            prediction_for(db, store, image, model_id)
-    assert store.created and not any(store.exists(key) for key in store.created)
+    _predict_expecting_404(
+        factory, store, image_id, model_id, f"Model version {model_id} was deleted"
+    )
     # The image is untouched and can still be shown.
     assert admin.get(f"/api/v1/images/{image_id}").status_code == 200
 
