@@ -88,6 +88,13 @@ def serve(
 @app.command()
 def worker(
     once: Annotated[bool, typer.Option(help="run the queued jobs, then exit")] = False,
+    check: Annotated[
+        bool,
+        typer.Option(
+            help="exit 0 if a worker on this machine is polling the queue, else 1 "
+            "(a container health check); starts nothing"
+        ),
+    ] = False,
 ) -> None:
     """Run background jobs (pretrain, train, predict) from the queue.
 
@@ -98,12 +105,39 @@ def worker(
 
     from backend.bootstrap import prepare
     from backend.jobs.queue import worker_name
-    from backend.jobs.worker import run_worker
+    from backend.jobs.worker import run_worker, stop_on_signals
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s worker %(levelname)s %(message)s")
     settings = get_settings()
+    if check:
+        raise typer.Exit(_check_worker(settings))
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s worker %(levelname)s %(message)s")
     prepare(settings)
+    stop_on_signals()
     run_worker(settings, worker_name(), once=once)
+
+
+def _check_worker(settings: Settings) -> int:
+    from backend.jobs import presence
+
+    engine = make_engine(settings.database_url)
+    try:
+        with make_session_factory(engine)() as db:
+            here = presence.alive_on_host(db, socket.gethostname(), settings.job_stale_seconds)
+            names = [w.name for w in here]
+    except SQLAlchemyError as exc:  # any way the database is out of reach is "not healthy"
+        typer.echo(f"cannot read the workers table: {exc}", err=True)
+        return 1
+    finally:
+        engine.dispose()
+    if not names:
+        typer.echo(
+            f"no worker on {socket.gethostname()} beat in the last "
+            f"{settings.job_stale_seconds:g} s",
+            err=True,
+        )
+        return 1
+    typer.echo(f"alive: {', '.join(names)}")
+    return 0
 
 
 @app.command()

@@ -162,7 +162,7 @@ def test_api_command_serves_healthz_on_postgres(api, tmp_path):
             )
         try:
             body = _wait_for_healthz(f"http://127.0.0.1:{port}/healthz", process, log)
-            assert body == {"status": "ok"}
+            assert body == {"status": "ok", "database": "ok", "workers": 0}
         finally:
             process.send_signal(signal.SIGTERM)
             try:
@@ -197,3 +197,13 @@ def test_worker_command_runs_on_postgres(compose, tmp_path):
         env["MASKLOOP_DATA_DIR"] = str(tmp_path / "data")
         result = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, timeout=120)
     assert result.returncode == 0, result.stderr.decode()[-2000:]
+
+
+def test_worker_service_checks_its_own_health_not_the_apis(compose):
+    """The image's HEALTHCHECK asks the API's port; the worker container serves none, so it
+    must say how it is checked, with a command the image has."""
+    worker = compose["services"]["worker"]
+    test = worker["healthcheck"]["test"]
+    assert test[0] == "CMD" and test[1:] == ["maskloop", "worker", "--check"]
+    scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
+    assert test[1] in scripts

@@ -17,6 +17,7 @@ from backend.config import Settings
 from backend.db import make_engine, make_session_factory
 from backend.jobs.context import JobContext
 from backend.jobs.ending import finish
+from backend.jobs.presence import Presence
 from backend.jobs.queue import DatabaseQueue, worker_name
 from backend.jobs.reporter import Reporter
 from backend.jobs.tasks import predict, pretrain, train
@@ -88,6 +89,7 @@ def run_worker(
     if requeued:
         log.warning("requeued %d interrupted jobs", requeued)
     log.info("worker %s polling for jobs", name)
+    presence = Presence(factory, name).start()
     try:
         while not stop.is_set():
             with factory() as db:
@@ -98,8 +100,13 @@ def run_worker(
                 stop.wait(poll_s)
                 continue
             log.info("job %s: %s for collection %s", job.id, job.kind, job.collection_id)
-            run_job(settings, factory, store, job)
+            presence.job_id = job.id
+            try:
+                run_job(settings, factory, store, job)
+            finally:
+                presence.job_id = None
     finally:
+        presence.stop()
         engine.dispose()
 
 
@@ -122,21 +129,28 @@ def watch_parent(parent_pid: int, period_s: float = 1.0) -> threading.Thread:
     return thread
 
 
+def stop_on_signals(stop: threading.Event | None = None) -> None:
+    """SIGTERM and SIGINT end the worker through its ``finally`` blocks (Python's default for
+    SIGTERM skips them), so ``docker stop`` signs the worker off the workers table."""
+
+    def terminate(*_: object) -> None:
+        # Stop now, even mid-job: the job stays 'running' and the next start requeues it,
+        # which is what a restart promises. Waiting for a 10-minute training is not.
+        if stop is not None:
+            stop.set()
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGTERM, terminate)
+    signal.signal(signal.SIGINT, terminate)
+
+
 def main() -> None:
     """Entry point of the embedded worker process (``python -m backend.jobs.worker``)."""
     from backend.config import get_settings
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s worker %(levelname)s %(message)s")
     stop = threading.Event()
-
-    def terminate(*_: object) -> None:
-        # Stop now, even mid-job: the job stays 'running' and the next start requeues it,
-        # which is what a restart promises. Waiting for a 10-minute training is not.
-        stop.set()
-        raise SystemExit(0)
-
-    signal.signal(signal.SIGTERM, terminate)
-    signal.signal(signal.SIGINT, terminate)
+    stop_on_signals(stop)
     parent = os.environ.get("MASKLOOP_WORKER_PARENT_PID")
     if parent:
         watch_parent(int(parent))

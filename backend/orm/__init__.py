@@ -5,7 +5,7 @@ from backend.orm.accounts import ApiToken, Role, User, UserSession
 from backend.orm.annotations import Annotation, AnnotationSource
 from backend.orm.collections import Collection, CollectionKind
 from backend.orm.images import Image, ImageStatus
-from backend.orm.jobs import Job, JobKind, JobStatus
+from backend.orm.jobs import Job, JobKind, JobStatus, Worker
 from backend.orm.learning import (
     Correction,
     Encoder,
@@ -36,4 +36,5 @@ __all__ = [
     "Role",
     "User",
     "UserSession",
+    "Worker",
 ]

@@ -68,3 +68,24 @@ class Job(Base):
     @property
     def created_by(self) -> str | None:
         return self.creator.username if self.creator else None
+
+
+class Worker(Base):
+    """A worker process that is (or was lately) polling the queue.
+
+    Each worker beats here while it runs, idle or not, so the service can tell "jobs wait
+    because every worker is busy" from "jobs wait because no worker runs at all", which an
+    admin of a ``MASKLOOP_WORKER=none`` deployment otherwise only learns by staring at a queued
+    job. The row goes when the worker stops cleanly; a killed worker's row just stops beating.
+    """
+
+    __tablename__ = "workers"
+
+    # worker_name(): "prefix@host:pid", the same string its claimed jobs carry in Job.worker.
+    name: Mapped[str] = mapped_column(String(128), primary_key=True)
+    host: Mapped[str] = mapped_column(String(255))
+    pid: Mapped[int]
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    # The job it runs now; a plain id, as Job.model_id is.
+    job_id: Mapped[int | None]

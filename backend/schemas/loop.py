@@ -60,6 +60,25 @@ class JobPublic(Public):
 class JobsPublic(BaseModel):
     data: list[JobPublic]
     count: int
+    # Workers polling the queue now: 0 while jobs are queued means they wait for a worker to
+    # start (``maskloop worker``), not for a busy one to finish.
+    workers_alive: int = 0
+
+
+class WorkerPublic(Public):
+    name: str
+    host: str
+    pid: int
+    started_at: UtcDatetime
+    last_seen_at: UtcDatetime
+    job_id: int | None
+    alive: bool = True
+
+
+class WorkersPublic(BaseModel):
+    data: list[WorkerPublic]
+    count: int
+    alive: int
 
 
 class ModelPublic(Public):

@@ -40,6 +40,9 @@ export async function adminView(root, app, id) {
   const modelsBody = h("tbody");
   const chartBox = h("div", { class: "chart-box", "data-testid": "loop-chart" });
   const jobMessage = h("div");
+  // Says when queued jobs wait for a worker that does not exist, not for a busy one.
+  const workerNotice = h("div", { "data-testid": "worker-notice" });
+  const workerCount = h("span", { class: "muted small", "data-testid": "worker-count" });
   const modelMessage = h("div");
   const missing = h("div");
   let destroyed = false;
@@ -180,9 +183,10 @@ export async function adminView(root, app, id) {
    * @returns {Promise<boolean>} whether a job has ended since the last load (models may have changed)
    */
   async function loadJobs() {
-    /** @type {{data: any[]}} */
+    /** @type {{data: any[], workers_alive?: number}} */
     const list = await getJson(`/collections/${id}/jobs?limit=50`);
     if (destroyed) return false;
+    showWorkers(list);
     const firstLoad = !loadedOnce;
     loadedOnce = true;
     let ended = false;
@@ -205,6 +209,17 @@ export async function adminView(root, app, id) {
       if (!active && j.id === noticeJob) { jobMessage.replaceChildren(); noticeJob = 0; }
     }
     return ended;
+  }
+
+  /** @param {{data: any[], workers_alive?: number}} list */
+  function showWorkers(list) {
+    const alive = list.workers_alive;
+    if (alive === undefined) return; // a server from before the workers table
+    workerCount.textContent = `${alive} worker${alive === 1 ? "" : "s"} polling`;
+    const waiting = list.data.some((j) => j.status === "queued");
+    workerNotice.replaceChildren(...(alive === 0 && waiting
+      ? [notice("No worker is running, so queued jobs wait. Start one with `maskloop worker` on a machine that shares this server's database and data folder (or run the server with MASKLOOP_WORKER=embedded).")]
+      : []));
   }
 
   let refreshing = false;
@@ -310,7 +325,7 @@ export async function adminView(root, app, id) {
       h("span", { class: "muted" }, `${collection.image_count} images · ${collection.labeled_count} labeled`)),
     missing,
     h("section", { class: "panel" },
-      h("div", { class: "panel-head" }, h("h2", {}, "Jobs"), h("span", { class: "spacer" }),
+      h("div", { class: "panel-head" }, h("h2", {}, "Jobs"), workerCount, h("span", { class: "spacer" }),
         h("label", { class: "inline" }, "steps ", steps), h("label", { class: "inline" }, "minutes ", minutes),
         h("label", { class: "inline" }, "pretext ", method),
         startButtons[0],
@@ -318,6 +333,7 @@ export async function adminView(root, app, id) {
         h("label", { class: "inline", title: "Average the new version's predictions with the active version's networks" }, ensemble, " average with active"),
         startButtons[1]),
       jobMessage,
+      workerNotice,
       h("table", { class: "grid-table jobs", "data-testid": "jobs-table" },
         h("thead", {}, h("tr", {}, ["#", "kind", "status", "progress", "ETA", "metrics", "started", "finished", ""].map((t) => h("th", {}, t)))),
         jobsBody)),

@@ -182,14 +182,19 @@ _ROWS: dict[str, list[dict[str, Any]]] = {
 }
 
 
+# The tables revision 0004 has (later revisions add the workers table, whose rows are
+# ephemeral presence records that no revision needs to carry).
+_TABLES_AT_0004 = [t for t in Base.metadata.sorted_tables if t.name in _ROWS]
+
+
 def _contents(engine: Engine) -> dict[str, list[tuple[Any, ...]]]:
-    """Every row of every table, in primary-key order."""
+    """Every row of every table of revision 0004, in primary-key order."""
     with engine.connect() as conn:
         return {
             table.name: [
                 tuple(row) for row in conn.execute(select(table).order_by(*table.primary_key))
             ]
-            for table in Base.metadata.sorted_tables
+            for table in _TABLES_AT_0004
         }
 
 
@@ -197,7 +202,7 @@ def test_upgrade_and_downgrade_keep_every_row(empty_database: str) -> None:
     upgrade(empty_database, "0004")
     engine = create_engine(empty_database)
     with engine.begin() as conn:
-        for table in Base.metadata.sorted_tables:
+        for table in _TABLES_AT_0004:
             conn.execute(table.insert(), _ROWS[table.name])
     before = _contents(engine)
     assert all(before.values())

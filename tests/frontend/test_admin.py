@@ -56,6 +56,7 @@ def test_training_progress_reaches_the_end_and_version_appears(
     cid, images = _labeled_collection(admin)
     page.goto(f"/#/admin/{cid}")
     expect(page.get_by_test_id("models-table")).to_contain_text("No model yet")
+    expect(page.get_by_test_id("worker-count")).to_have_text("1 worker polling", timeout=30_000)
     # Record every state any job bar shows, from before the click, to see that the bar moved
     # live (SSE), not only at the end.
     page.evaluate(
@@ -170,8 +171,14 @@ def test_pretrain_can_be_cancelled_and_settings_saved(
         page.get_by_test_id("start-pretrain").click()
     bar = page.get_by_test_id("job-progress").first
     expect(bar).to_have_attribute("data-status", "queued")
+    # No worker runs in this test: the page says why the job waits, and how to fix it.
+    expect(page.get_by_test_id("worker-count")).to_have_text("0 workers polling")
+    expect(page.get_by_test_id("worker-notice")).to_contain_text(
+        "No worker is running", timeout=15_000
+    )
     page.get_by_test_id("job-cancel").click()
     expect(bar).to_have_attribute("data-status", "cancelled")
+    expect(page.get_by_test_id("worker-notice")).to_be_empty(timeout=15_000)
     job = admin.get(f"/api/v1/collections/{cid}/jobs").json()["data"][0]
     assert (job["kind"], job["status"], job["params"]) == (
         "pretrain",

@@ -7,9 +7,10 @@ from fastapi import APIRouter, Query, Request, status
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
-from backend.api.deps import AdminUser, SessionDep, ViewerUser
+from backend.api.deps import AdminUser, SessionDep, SettingsDep, ViewerUser
+from backend.jobs import presence
 from backend.orm import Job, JobStatus
-from backend.schemas.loop import JobCreate, JobPublic, JobsPublic
+from backend.schemas.loop import JobCreate, JobPublic, JobsPublic, WorkerPublic, WorkersPublic
 from backend.services import collections as collection_service
 from backend.services import jobs as service
 
@@ -29,13 +30,30 @@ def start_job(collection_id: int, body: JobCreate, db: SessionDep, user: AdminUs
 def list_jobs(
     collection_id: int,
     db: SessionDep,
+    settings: SettingsDep,
     _user: ViewerUser,
     offset: Annotated[int, Query(ge=0)] = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> JobsPublic:
     collection_service.get_collection(db, collection_id)
     rows, total = service.list_jobs(db, collection_id, offset, limit)
-    return JobsPublic(data=[JobPublic.model_validate(j) for j in rows], count=total)
+    alive = len(presence.alive(db, settings.job_stale_seconds))
+    return JobsPublic(
+        data=[JobPublic.model_validate(j) for j in rows], count=total, workers_alive=alive
+    )
+
+
+@router.get("/workers")
+def list_workers(db: SessionDep, settings: SettingsDep, _user: ViewerUser) -> WorkersPublic:
+    """Every worker process that beat lately: alive ones, and ones that stopped beating less
+    than a day ago without signing off (killed), marked ``alive: false``."""
+    data = [
+        WorkerPublic.model_validate(w).model_copy(
+            update={"alive": presence.is_alive(w, settings.job_stale_seconds)}
+        )
+        for w in presence.listed(db)
+    ]
+    return WorkersPublic(data=data, count=len(data), alive=sum(w.alive for w in data))
 
 
 @router.get("/jobs/{job_id}")

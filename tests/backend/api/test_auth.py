@@ -6,7 +6,7 @@ from tests.conftest import ADMIN_PASSWORD
 def test_healthz_answers_ok(client: httpx.Client) -> None:
     r = client.get("/healthz")
     assert r.status_code == 200
-    assert r.json() == {"status": "ok"}
+    assert r.json() == {"status": "ok", "database": "ok", "workers": 0}
 
 
 def test_login_sets_httponly_session_cookie(client: httpx.Client) -> None:
