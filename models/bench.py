@@ -85,6 +85,7 @@ class BenchConfig:
     transfer: str = "pretext"
     encoder_lr_scale: float = 1.0
     contact_weight: float = 0.0  # extra weight of the line between touching objects (instance)
+    instance_target: str = "boundary"  # "core": a 4th class seeds the watershed (instance)
     # Instance networks are scored without objects under this mean confidence, as the service
     # proposes them; each such row also gets an "(all objects)" twin scored on every object.
     min_object_confidence: float = MIN_OBJECT_CONFIDENCE
@@ -149,6 +150,7 @@ class BenchConfig:
             "transfer": self.transfer,
             "encoder_lr_scale": self.encoder_lr_scale,
             "contact_weight": self.contact_weight,
+            "instance_target": self.instance_target,
         }
         return TrainConfig(**{**recipe, **data_fields})
 
@@ -207,6 +209,9 @@ def parse_args(argv: Sequence[str] | None = None) -> BenchConfig:
         "--contact-weight", type=float, default=0.0, help="extra weight where objects touch"
     )
     p.add_argument(
+        "--instance-target", default="boundary", help="boundary | core (4th class seeds objects)"
+    )
+    p.add_argument(
         "--min-object-confidence",
         type=float,
         default=MIN_OBJECT_CONFIDENCE,
@@ -259,6 +264,7 @@ def parse_args(argv: Sequence[str] | None = None) -> BenchConfig:
             transfer=a.transfer,
             encoder_lr_scale=a.encoder_lr_scale,
             contact_weight=a.contact_weight,
+            instance_target=a.instance_target,
             min_object_confidence=a.min_object_confidence,
             pretrained=a.pretrained,
             save_pretrained=a.save_pretrained,

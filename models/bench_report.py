@@ -120,6 +120,7 @@ RECIPE_KEYS = (
     "transfer",
     "encoder_lr_scale",
     "contact_weight",
+    "instance_target",
     "min_object_confidence",
     "pretrain_steps",
     "pretrain_minutes",
@@ -131,7 +132,7 @@ RECIPE_KEYS = (
 
 # Keys added after runs were written: those runs used the library's defaults, and scored every
 # object.
-_ADDED_LATER = ("transfer", "encoder_lr_scale", "contact_weight")
+_ADDED_LATER = ("transfer", "encoder_lr_scale", "contact_weight", "instance_target")
 RECIPE_DEFAULTS = {
     **{f.name: f.default for f in fields(TrainConfig) if f.name in _ADDED_LATER},
     "min_object_confidence": 0.0,

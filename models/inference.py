@@ -27,6 +27,7 @@ from models.postprocess import (
     MIN_OBJECT_CONFIDENCE,
     confidence_from_probabilities,
     drop_unsure,
+    instance_target_of,
     instances_from_probabilities,
     semantic_from_probabilities,
 )
@@ -166,7 +167,8 @@ def mean_probabilities(members: Sequence[np.ndarray]) -> np.ndarray:
 
 
 def check_ensemble(models: list[Checkpoint]) -> list[Checkpoint]:
-    """``models`` if they can be averaged: segmenters of one kind with the same outputs."""
+    """``models`` if they can be averaged: segmenters of one kind with the same outputs (for
+    instance models, the same ``instance_target``)."""
     if not models:
         raise ValueError("predict needs at least one model checkpoint")
     for member in models:
@@ -177,6 +179,7 @@ def check_ensemble(models: list[Checkpoint]) -> list[Checkpoint]:
             f"the models to average take images of {' and '.join(map(str, sorted(inputs)))} "
             "channels, which no one image fits; give models trained on the same kind of images"
         )
+    _check_instance_targets(models)
     outputs = {(str(m.config["kind"]), int(m.config["out_channels"])) for m in models}
     if len(outputs) > 1:
         found = ", ".join(f"{k} with {c} outputs" for k, c in sorted(outputs))
@@ -185,6 +188,19 @@ def check_ensemble(models: list[Checkpoint]) -> list[Checkpoint]:
             "give models of one collection kind and class list"
         )
     return models
+
+
+def _check_instance_targets(models: list[Checkpoint]) -> None:
+    """Refuse instance models trained on different targets: the channel after boundary is the
+    core in one and absent in the other, so their averaged probabilities would mean nothing."""
+    if any(m.config["kind"] != "instance" for m in models):
+        return
+    targets = {instance_target_of(int(m.config["out_channels"])) for m in models}
+    if len(targets) > 1:
+        raise ValueError(
+            "the instance models to average were trained on different instance targets "
+            f"({' and '.join(sorted(targets))}); give models trained with one instance_target"
+        )
 
 
 def raw_probabilities(

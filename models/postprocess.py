@@ -4,6 +4,9 @@ Instance models predict three classes per pixel (background, object interior, ob
 the representation of the 2018 Data Science Bowl's top solutions and of Chen et al., "DCAN", 2016
 (arXiv:1604.02677). Interiors of touching objects are separated by the boundary class, so their
 connected components seed a watershed (scikit-image) that grows them back over the foreground.
+With ``TrainConfig.instance_target="core"`` a fourth class, the core (the interior pixels at least
+half the object's depth from its border), takes the seeds' place: cores of touching objects lie
+further apart than their interiors, so a gap in the boundary no longer merges two neighbours.
 """
 
 from __future__ import annotations
@@ -13,10 +16,15 @@ from scipy import ndimage as ndi
 from skimage.morphology import disk
 from skimage.segmentation import find_boundaries, relabel_sequential, watershed
 
-BACKGROUND, INTERIOR, BOUNDARY = 0, 1, 2
+BACKGROUND, INTERIOR, BOUNDARY, CORE = 0, 1, 2, 3
+# Instance target -> network outputs (``TrainConfig.instance_target``).
+_TARGET_CHANNELS = {"boundary": 3, "core": 4}
+# Interior pixels at least this far from their object's border, as a fraction of the object's
+# largest such distance, are CORE (``instance_targets(core=True)``).
+CORE_FRACTION = 0.5
 # Target code of boundary pixels where two objects touch (``instance_targets(contact=True)``).
 # The loss reads it as BOUNDARY with extra weight (``models.losses.Emphasis``); it never reaches
-# the network's outputs. Instance targets only, whose classes are 0-2; 255 is the ignore code.
+# the network's outputs. Instance targets only, whose classes are 0-3; 255 is the ignore code.
 CONTACT = 254
 # How far (pixels) another object may be for a boundary pixel to count as a contact.
 CONTACT_RADIUS = 2
@@ -29,22 +37,57 @@ CONTACT_RADIUS = 2
 MIN_OBJECT_CONFIDENCE = 0.75
 
 
-def instance_targets(labels: np.ndarray, *, contact: bool = False) -> np.ndarray:
-    """Background / interior / boundary classes from an instance label image.
+def instance_target_of(out_channels: int) -> str:
+    """The instance target a network with ``out_channels`` outputs was trained on: "boundary"
+    (3) or "core" (4), so a checkpoint tells its own post-processing."""
+    for target, channels in _TARGET_CHANNELS.items():
+        if channels == out_channels:
+            return target
+    raise ValueError(
+        f"an instance network has 3 (boundary) or 4 (core) outputs, got {out_channels!r}"
+    )
+
+
+def instance_targets(
+    labels: np.ndarray, *, contact: bool = False, core: bool = False
+) -> np.ndarray:
+    """Background / interior / boundary (/ core) classes from an instance label image.
 
     Boundary: object pixels next to background or to another object (``mode="inner"``), so
     touching objects are parted by two boundary pixels. With ``contact``, boundary pixels that
     have another object within ``CONTACT_RADIUS`` pixels get the code ``CONTACT`` instead, so the
     loss can weigh the line between touching objects more (``TrainConfig.contact_weight``).
+    With ``core``, interior pixels whose distance to their object's border is at least
+    ``CORE_FRACTION`` of the object's largest are ``CORE`` (see ``_core``).
     Shape: (H, W) int -> (H, W) uint8.
     """
     if labels.ndim != 2:
         raise ValueError(f"labels must be (H, W), got {labels.shape}")
     classes = np.where(labels > 0, INTERIOR, BACKGROUND).astype(np.uint8)
     classes[find_boundaries(labels, mode="inner") & (labels > 0)] = BOUNDARY
+    if core:
+        classes[_core(labels, classes == INTERIOR)] = CORE
     if contact:
         classes[(classes == BOUNDARY) & _near_another_object(labels, CONTACT_RADIUS)] = CONTACT
     return classes
+
+
+def _core(labels: np.ndarray, interior: np.ndarray) -> np.ndarray:
+    """Interior pixels at least ``CORE_FRACTION`` of their object's depth from its border.
+
+    Depth is the Euclidean distance to the nearest pixel that is not interior. Boundary pixels
+    part touching objects, so one transform of the whole image gives each object its own
+    distances; dividing by each object's maximum makes small and large objects alike.
+    """
+    if not interior.any():
+        return interior
+    depth = ndi.distance_transform_edt(interior)
+    # Ids may be large and sparse (16-bit masks), so look maxima up by rank, not by id.
+    ids, owner = np.unique(labels[interior], return_inverse=True)
+    deepest = np.asarray(ndi.maximum(depth, labels, ids))
+    core = np.zeros_like(interior)
+    core[interior] = depth[interior] >= CORE_FRACTION * deepest[owner.ravel()]
+    return core
 
 
 def _near_another_object(labels: np.ndarray, radius: int) -> np.ndarray:
@@ -63,22 +106,28 @@ def instances_from_probabilities(
     seed_threshold: float = 0.5,
     min_size: int = 10,
 ) -> np.ndarray:
-    """Instance labels from (background, interior, boundary) probabilities.
+    """Instance labels from (background, interior, boundary[, core]) probabilities.
 
-    Seeds: connected components of ``P(interior) > seed_threshold``; mask:
-    ``1 - P(background) > foreground_threshold``; watershed on ``1 - P(interior)``. Foreground
-    components that hold no seed become objects of their own; objects under ``min_size``
-    pixels are dropped. Shape: (3, H, W) -> (H, W) int32 with ids 1..N.
+    Mask: ``1 - P(background) > foreground_threshold``. Three classes: seeds are connected
+    components of ``P(interior) > seed_threshold``, the watershed runs on ``1 - P(interior)``.
+    Four: seeds come from ``P(core)``, the watershed on ``1 - P(core) - P(interior)``, which
+    rises from the cores to the boundaries. Foreground components that hold no seed become
+    objects of their own; objects under ``min_size`` pixels are dropped.
+    Shape: (3 or 4, H, W) -> (H, W) int32 with ids 1..N.
     """
-    if probs.ndim != 3 or probs.shape[0] != 3:
-        raise ValueError(f"expected (3, H, W) probabilities, got {probs.shape}")
+    if probs.ndim != 3 or probs.shape[0] not in _TARGET_CHANNELS.values():
+        raise ValueError(f"expected (3, H, W) or (4, H, W) probabilities, got {probs.shape}")
     if min_size < 0:
         raise ValueError(f"min_size must be >= 0, got {min_size}")
     foreground = (1.0 - probs[BACKGROUND]) > foreground_threshold
-    seeds = (probs[INTERIOR] > seed_threshold) & foreground
+    if probs.shape[0] == _TARGET_CHANNELS["core"]:
+        seed_probs, surface = probs[CORE], 1.0 - probs[CORE] - probs[INTERIOR]
+    else:
+        seed_probs, surface = probs[INTERIOR], 1.0 - probs[INTERIOR]
+    seeds = (seed_probs > seed_threshold) & foreground
     markers, _ = ndi.label(seeds)
     markers, count = _drop_small(markers, max(min_size // 4, 2))
-    labels = watershed(1.0 - probs[INTERIOR], markers, mask=foreground)
+    labels = watershed(surface, markers, mask=foreground)
     orphans, _ = ndi.label(foreground & (labels == 0))
     labels = np.where(orphans > 0, orphans + count, labels)
     return _drop_small(labels, min_size)[0]
@@ -128,8 +177,8 @@ def semantic_from_probabilities(probs: np.ndarray) -> np.ndarray:
 
 def confidence_from_probabilities(probs: np.ndarray, kind: str) -> np.ndarray:
     """Per-pixel confidence in [0, 1]: the maximum class probability. For instance models the
-    classes are background vs object, since interior vs boundary is uncertain at every edge by
-    construction. Shape: (K, H, W) -> (H, W) float32."""
+    classes are background vs object, since interior vs boundary (vs core) is uncertain at every
+    edge by construction. Shape: (K, H, W) -> (H, W) float32."""
     if kind == "instance":
         return np.maximum(probs[BACKGROUND], 1.0 - probs[BACKGROUND]).astype(np.float32)
     return probs.max(axis=0).astype(np.float32)

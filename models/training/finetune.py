@@ -80,9 +80,12 @@ def initial_network(config: TrainConfig, init: Checkpoint | None) -> tuple[Segme
     }
 
 
-def _targets(masks: Sequence[np.ndarray], kind: str, *, contact: bool) -> list[np.ndarray]:
-    if kind == "instance":
-        return [instance_targets(np.asarray(m), contact=contact) for m in masks]
+def _targets(
+    masks: Sequence[np.ndarray], config: TrainConfig, *, contact: bool
+) -> list[np.ndarray]:
+    if config.kind == "instance":
+        core = config.instance_target == "core"
+        return [instance_targets(np.asarray(m), contact=contact, core=core) for m in masks]
     return [np.asarray(m).astype(np.int64) for m in masks]
 
 
@@ -205,7 +208,7 @@ class _FineTuner:
         self.device = resolve_device(config.device)
         self.net = place_module(net, self.device)
         emphasis = _emphasis(config)
-        targets = _targets(masks, config.kind, contact=emphasis is not None)
+        targets = _targets(masks, config, contact=emphasis is not None)
         self.sampler = CropSampler(
             prepare_images(images, config.in_channels, config.polarity),
             targets,

@@ -231,6 +231,25 @@ def test_parse_args_carries_channels_and_fine_tuning_recipe(tmp_path):
     assert stored["save_pretrained"] is None
 
 
+def test_parse_args_carries_the_instance_target_into_training_and_the_json(tmp_path, capsys):
+    cfg = parse_args(["--data", _stub(tmp_path), "--instance-target", "core"])
+    assert cfg.train_config(kind="instance").out_channels == 4
+    assert json.loads(json.dumps(cfg.to_dict()))["instance_target"] == "core"
+    assert parse_args(["--data", _stub(tmp_path)]).instance_target == "boundary"
+    with pytest.raises(SystemExit):
+        parse_args(["--data", _stub(tmp_path), "--instance-target", "centre"])
+    assert "instance_target must be one of" in capsys.readouterr().err
+
+
+def test_merge_results_reads_runs_without_an_instance_target_as_boundary(tmp_path):
+    old, new = _part(1, ["a"]), _part(2, ["a", "b"])  # _part's configs predate the key
+    new["config"]["instance_target"] = "boundary"
+    merge_results([old, new], tmp_path / "m.json")
+    new["config"]["instance_target"] = "core"
+    with pytest.raises(ValueError, match="different settings"):
+        merge_results([old, new], tmp_path / "m.json")
+
+
 def test_parse_args_rejects_two_channels(tmp_path, capsys):
     with pytest.raises(SystemExit):
         parse_args(["--data", _stub(tmp_path), "--channels", "2"])

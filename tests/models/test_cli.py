@@ -311,6 +311,33 @@ def test_cli_train_weighs_contacts_when_asked_and_rejects_a_negative_weight(
     assert Checkpoint.load(model).config["hyperparameters"]["contact_weight"] == 5.0
 
 
+def test_cli_train_learns_the_core_when_asked_and_rejects_an_unknown_target(
+    tmp_path: Path, folders: tuple[Path, Path]
+) -> None:
+    images, masks = folders
+    model = tmp_path / "m.pt"
+    args = ["train", "--images", str(images), "--masks", str(masks), "--kind", "instance"]
+    bad = runner.invoke(app, [*args, "--out", str(model), "--instance-target", "x", *FAST_TRAIN])
+    assert bad.exit_code != 0 and "unknown --instance-target 'x'; use boundary or core" in (
+        bad.output
+    )
+    assert not model.exists()
+    good = runner.invoke(
+        app, [*args, "--out", str(model), "--instance-target", "core", *FAST_TRAIN]
+    )
+    assert good.exit_code == 0, good.output
+    from models import Checkpoint
+
+    config = Checkpoint.load(model).config
+    assert config["out_channels"] == 4 and config["hyperparameters"]["instance_target"] == "core"
+    out = tmp_path / "labels"
+    predicted = runner.invoke(
+        app, ["predict", "--model", str(model), "--images", str(images), "--out", str(out)]
+    )
+    assert predicted.exit_code == 0, predicted.output
+    assert len(list(out.glob("*.png"))) == 3
+
+
 def _invoke(*args: object):  # type: ignore[no-untyped-def]
     return runner.invoke(app, [str(a) for a in args])
 

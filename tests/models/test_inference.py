@@ -108,3 +108,17 @@ def test_predict_rejects_models_that_predict_different_things() -> None:
         predict([_random_model(), _random_model("semantic", 4)], np.zeros((8, 8)))
     with pytest.raises(ValueError, match="at least one model"):
         predict([], np.zeros((8, 8)))
+
+
+def test_predict_refuses_to_average_instance_models_of_different_targets() -> None:
+    with pytest.raises(ValueError, match="different instance targets \\(boundary and core\\)"):
+        predict([_random_model(), _random_model(out_channels=4)], np.zeros((8, 8)))
+
+
+def test_predict_with_a_core_model_returns_instance_labels() -> None:
+    image = np.random.default_rng(3).random((40, 48)).astype(np.float32)
+    model = _random_model(out_channels=4)
+    for tta in (False, True):
+        result = predict([model, model], image, device="cpu", tta=tta, min_object_confidence=0)
+        assert result.labels.shape == image.shape and result.labels.dtype == np.int32
+        assert 0 <= result.confidence.min() <= result.confidence.max() <= 1

@@ -4,22 +4,27 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from scipy import ndimage as ndi
 
 from models.metrics import segmentation_scores
 from models.postprocess import (
+    BACKGROUND,
     BOUNDARY,
     CONTACT,
+    CORE,
     INTERIOR,
     confidence_from_probabilities,
     drop_unsure,
+    instance_target_of,
     instance_targets,
     instances_from_probabilities,
     leave_out_unsure,
 )
 
 
-def _one_hot(classes: np.ndarray) -> np.ndarray:
-    return F.one_hot(torch.from_numpy(classes.astype(np.int64)), 3).permute(2, 0, 1).float().numpy()
+def _one_hot(classes: np.ndarray, channels: int = 3) -> np.ndarray:
+    onehot = F.one_hot(torch.from_numpy(classes.astype(np.int64)), channels)
+    return onehot.permute(2, 0, 1).float().numpy()
 
 
 def test_instance_targets_mark_the_line_between_touching_objects(
@@ -53,14 +58,75 @@ def test_postprocess_separates_two_touching_discs(touching_discs: np.ndarray) ->
     assert scores["object_f1"] == 1.0 and scores["dice"] > 0.95
 
 
+def test_instance_targets_with_core_put_a_core_inside_each_disc_apart_from_the_other(
+    touching_discs: np.ndarray,
+) -> None:
+    targets = instance_targets(touching_discs, core=True)
+    assert set(np.unique(targets)) == {BACKGROUND, INTERIOR, BOUNDARY, CORE}
+    core = targets == CORE
+    first, second = core & (touching_discs == 1), core & (touching_discs == 2)
+    assert first.any() and second.any() and (first | second).sum() == core.sum()
+    # Not even diagonal neighbours: one core grown by a pixel stays off the other.
+    assert not (ndi.binary_dilation(first, np.ones((3, 3))) & second).any()
+    # Cores are the inner part of the interiors; everything else is as without them.
+    plain = instance_targets(touching_discs)
+    assert (plain[core] == INTERIOR).all() and (targets[~core] == plain[~core]).all()
+    assert targets[32, 22] == CORE and targets[32, 41] == CORE and targets[32, 14] == INTERIOR
+
+
+def test_instance_targets_code_contacts_and_cores_together(touching_discs: np.ndarray) -> None:
+    both = instance_targets(touching_discs, contact=True, core=True)
+    assert both[32, 31] == CONTACT and both[32, 32] == CONTACT
+    assert both[32, 22] == CORE and both[32, 13] == BOUNDARY
+    np.testing.assert_array_equal(both == CORE, instance_targets(touching_discs, core=True) == CORE)
+    np.testing.assert_array_equal(
+        both == CONTACT, instance_targets(touching_discs, contact=True) == CONTACT
+    )
+
+
+def test_postprocess_separates_two_touching_discs_from_core_probabilities(
+    touching_discs: np.ndarray,
+) -> None:
+    probs = 0.8 * _one_hot(instance_targets(touching_discs, core=True), 4) + 0.2 / 4
+    labels = instances_from_probabilities(probs)
+    assert labels.dtype == np.int32 and labels.max() == 2
+    scores = segmentation_scores(labels, touching_discs, kind="instance")
+    assert scores["object_f1"] == 1.0 and scores["dice"] > 0.95
+
+
+def test_postprocess_cores_keep_apart_discs_whose_boundary_is_missed(
+    touching_discs: np.ndarray,
+) -> None:
+    targets = instance_targets(touching_discs, core=True)
+    missed = targets.copy()
+    missed[28:37, 31:33][missed[28:37, 31:33] == BOUNDARY] = INTERIOR  # a gap in the line
+    with_core = instances_from_probabilities(0.8 * _one_hot(missed, 4) + 0.2 / 4)
+    without = np.where(missed == CORE, INTERIOR, missed)
+    three = instances_from_probabilities(0.8 * _one_hot(without) + 0.2 / 3)
+    assert three.max() == 1  # the interiors join through the gap: one merged object
+    assert with_core.max() == 2
+
+
+def test_postprocess_rejects_probabilities_of_another_class_count() -> None:
+    with pytest.raises(ValueError, match=r"\(3, H, W\) or \(4, H, W\)"):
+        instances_from_probabilities(np.full((5, 4, 4), 0.2, np.float32))
+
+
+def test_instance_target_of_tells_the_target_from_the_output_count() -> None:
+    assert instance_target_of(3) == "boundary" and instance_target_of(4) == "core"
+    with pytest.raises(ValueError, match="3 \\(boundary\\) or 4 \\(core\\) outputs, got 2"):
+        instance_target_of(2)
+
+
 def test_postprocess_drops_specks_below_min_size() -> None:
     classes = np.zeros((32, 32), np.uint8)
     classes[5:7, 5:7] = INTERIOR
     assert instances_from_probabilities(_one_hot(classes), min_size=10).max() == 0
 
 
-def test_confidence_lies_in_unit_interval() -> None:
-    probs = np.random.default_rng(0).dirichlet(np.ones(3), (16, 16)).transpose(2, 0, 1)
+@pytest.mark.parametrize("channels", [3, 4])
+def test_confidence_lies_in_unit_interval(channels: int) -> None:
+    probs = np.random.default_rng(0).dirichlet(np.ones(channels), (16, 16)).transpose(2, 0, 1)
     for kind in ("instance", "semantic"):
         confidence = confidence_from_probabilities(probs, kind)
         assert confidence.shape == (16, 16) and 0 <= confidence.min() <= confidence.max() <= 1

@@ -75,6 +75,27 @@ def test_train_with_contact_weight_records_it_and_predicts_objects(nuclei: Pairs
     )
 
 
+def test_train_with_core_target_gives_a_four_output_network_that_predicts_labels(
+    nuclei: Pairs,
+) -> None:
+    from models import predict
+
+    checkpoint = train(*nuclei, _config(steps=3, instance_target="core", contact_weight=5.0))
+    assert checkpoint.config["out_channels"] == 4
+    assert checkpoint.config["hyperparameters"]["instance_target"] == "core"
+    net = checkpoint.build_segmenter().eval()
+    with torch.no_grad():
+        assert net(torch.zeros(1, 1, 64, 64)).shape == (1, 4, 64, 64)
+    labels = predict(checkpoint, nuclei[0][0], min_object_confidence=0.0, device="cpu").labels
+    assert labels.shape == nuclei[0][0].shape[:2] and labels.dtype == np.int32
+
+
+def test_train_config_gives_instance_networks_a_fourth_output_for_the_core() -> None:
+    assert _config(instance_target="core").out_channels == 4
+    assert _config().out_channels == 3 and _config().instance_target == "boundary"
+    assert _config(kind="semantic", num_classes=5, instance_target="core").out_channels == 5
+
+
 def test_train_stops_when_cancelled(nuclei: Pairs) -> None:
     checkpoint = train(*nuclei, _config(steps=1000), should_stop=lambda: True)
     assert checkpoint.config["cancelled"] and checkpoint.config["steps"] == 0
@@ -134,6 +155,7 @@ def test_train_rejects_class_beyond_num_classes(nuclei: Pairs) -> None:
         ({"encoder_lr_scale": -1.0}, "encoder_lr_scale must be in"),
         ({"calibration": "platt"}, "calibration must be one of"),
         ({"contact_weight": -1.0}, "contact_weight must be in"),
+        ({"instance_target": "x"}, "instance_target must be one of .*, got 'x'"),
     ],
 )
 def test_train_config_rejects_bad_hyperparameters(overrides: dict, message: str) -> None:
