@@ -140,11 +140,11 @@ class TrainConfig:
     background / interior / boundary; ``"core"`` adds a fourth class, the interior pixels at
     least half the object's depth from its border (``models.postprocess.CORE``), whose
     components seed the watershed, so neighbours joined by a weak boundary stay apart. On 150
-    dsb2018 pool images outside three draws of labeled images (never the test split), mean
-    Dice / object F1, boundary -> core: K=4 0.849/0.738 -> 0.858/0.719 (more split objects,
-    0.5% -> 4.1%); K=8 0.845/0.755 -> 0.855/0.763; K=16 0.862/0.767 -> 0.862/0.790 (F1 +0.023,
-    up in all three draws; merged nuclei 25.3% -> 16.3%). It loses object F1 at 4 labels
-    (-0.019), so it is off by default.
+    dsb2018 pool images outside three draws of labeled images (never the test split; BENCHMARKS.md,
+    "A core class"), mean Dice / object F1, boundary -> core: K=4 0.845/0.749 -> 0.853/0.739
+    (F1 down in one draw of three, by 0.052; nuclei split 0.6% -> 2.8%); K=16 0.863/0.760 ->
+    0.864/0.789 (F1 up in all three draws; nuclei merged 25.2% -> 17.4%). It can lose object F1
+    at 4 labels, so it is off by default.
     """
 
     kind: Literal["semantic", "instance"] = "instance"

@@ -229,15 +229,14 @@ def _partners(ctx: JobContext, plan: Plan, checkpoint) -> list[tuple[int, object
     for version_id, key in plan.partners:
         partner = load_checkpoint(ctx.store, key)
         try:
-            check_ensemble([checkpoint, partner])  # same kind and classes
+            check_ensemble([checkpoint, partner])  # same kind, classes and instance target
             channels = partner.config.get("in_channels"), checkpoint.config.get("in_channels")
-            same_channels = channels[0] == channels[1]
-        except ValueError:
-            same_channels = False
-        if not same_channels:
-            ctx.reporter.log(
-                f"not averaging with model {version_id}: it predicts from other channels or classes"
-            )
+            # check_ensemble lets grey models join RGB ones (grey repeated); partners must match.
+            why = None if channels[0] == channels[1] else "it reads other channels"
+        except ValueError as error:
+            why = str(error)
+        if why is not None:
+            ctx.reporter.log(f"not averaging with model {version_id}: {why}")
             continue
         kept.append((version_id, partner))
     return kept

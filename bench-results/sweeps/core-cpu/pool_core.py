@@ -1,0 +1,81 @@
+"""The "core" instance target against the default "boundary" one, on dsb2018 pool images.
+
+Never the test split. The same setup as ``contact-cpu/pool_contact.py`` (its ``setup``): three
+draws (seeds 0-2) of K labeled candidates, one masked encoder (1000 steps), 750 fine-tuning
+steps per model, scored on 150 candidates outside every draw's 16 images: Dice / object F1
+(unsure objects left out, as served) and merged / split nuclei, by modality.
+
+Usage: python bench-results/sweeps/core-cpu/pool_core.py .benchdata/dsb2018 [seeds] [ks]
+[targets] [contact_weight] (defaults 0,1,2 / 4,16 / boundary,core / 0; about 15 min on the 2-core
+CPU for the defaults).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from models import TrainConfig, predict, train
+from models.metrics import object_errors, segmentation_scores
+
+TARGETS = ("boundary", "core")
+
+
+def _contact_setup():  # type: ignore[no-untyped-def]
+    """``setup`` of the contact sweep, so both sweeps score the same draws and images."""
+    path = Path(__file__).parent.parent / "contact-cpu" / "pool_contact.py"
+    spec = importlib.util.spec_from_file_location("pool_contact", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.setup
+
+
+def main() -> None:
+    root = Path(sys.argv[1])
+    seeds = [int(s) for s in (sys.argv[2] if len(sys.argv) > 2 else "0,1,2").split(",")]
+    ks = [int(k) for k in (sys.argv[3] if len(sys.argv) > 3 else "4,16").split(",")]
+    targets = (sys.argv[4] if len(sys.argv) > 4 else ",".join(TARGETS)).split(",")
+    contact_weight = float(sys.argv[5]) if len(sys.argv) > 5 else 0.0
+    data, draws, held, colour, encoder = _contact_setup()(root)
+    for seed in seeds:
+        for k in ks:
+            for target in targets:
+                ids = draws[seed][:k]
+                config = TrainConfig(
+                    kind="instance",
+                    steps=750,
+                    device="cpu",
+                    seed=0,
+                    instance_target=target,
+                    contact_weight=contact_weight,
+                )
+                model = train(
+                    [data.candidate_images[i] for i in ids],
+                    [data.candidate_masks[i] for i in ids],
+                    config,
+                    init=encoder,
+                )
+                rows = []
+                for i in held:
+                    labels = predict(model, data.candidate_images[i], device="cpu").labels
+                    truth = data.candidate_masks[i]
+                    scores = segmentation_scores(labels, truth, kind="instance")
+                    rows.append((scores["dice"], scores["object_f1"], object_errors(labels, truth)))
+                line = f"draw {seed} K={k:2d} target={target:8s} contact_weight={contact_weight:g}"
+                for name, sel in (("grey", ~colour), ("colour", colour), ("all", colour | ~colour)):
+                    part = [rows[j] for j in np.flatnonzero(sel)]
+                    merged = sum(r[2]["merged"] for r in part)
+                    split = sum(r[2]["split"] for r in part)
+                    line += (
+                        f" | {name} {np.mean([r[0] for r in part]):.3f}"
+                        f"/{np.mean([r[1] for r in part]):.3f} merged {merged} split {split}"
+                    )
+                print(line, flush=True)
+
+
+if __name__ == "__main__":
+    main()
