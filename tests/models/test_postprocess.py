@@ -49,12 +49,14 @@ def test_instance_targets_code_the_contact_between_objects_apart_from_outer_edge
     assert (plain[changed] == BOUNDARY).all()
 
 
-def test_postprocess_separates_two_touching_discs(touching_discs: np.ndarray) -> None:
-    truth = touching_discs
-    probs = 0.8 * _one_hot(instance_targets(truth)) + 0.2 / 3  # soft but decisive
+@pytest.mark.parametrize("core", [False, True], ids=["boundary", "core"])
+def test_postprocess_separates_two_touching_discs(touching_discs: np.ndarray, core: bool) -> None:
+    classes = 4 if core else 3
+    targets = instance_targets(touching_discs, core=core)
+    probs = 0.8 * _one_hot(targets, classes) + 0.2 / classes  # soft but decisive
     labels = instances_from_probabilities(probs)
-    assert labels.max() == 2
-    scores = segmentation_scores(labels, truth, kind="instance")
+    assert labels.dtype == np.int32 and labels.max() == 2
+    scores = segmentation_scores(labels, touching_discs, kind="instance")
     assert scores["object_f1"] == 1.0 and scores["dice"] > 0.95
 
 
@@ -82,16 +84,6 @@ def test_instance_targets_code_contacts_and_cores_together(touching_discs: np.nd
     np.testing.assert_array_equal(
         both == CONTACT, instance_targets(touching_discs, contact=True) == CONTACT
     )
-
-
-def test_postprocess_separates_two_touching_discs_from_core_probabilities(
-    touching_discs: np.ndarray,
-) -> None:
-    probs = 0.8 * _one_hot(instance_targets(touching_discs, core=True), 4) + 0.2 / 4
-    labels = instances_from_probabilities(probs)
-    assert labels.dtype == np.int32 and labels.max() == 2
-    scores = segmentation_scores(labels, touching_discs, kind="instance")
-    assert scores["object_f1"] == 1.0 and scores["dice"] > 0.95
 
 
 def test_postprocess_cores_keep_apart_discs_whose_boundary_is_missed(

@@ -40,6 +40,27 @@ def setup(root: Path) -> tuple[BenchData, dict[int, list[int]], list[int], np.nd
     return data, draws, held, colour, encoder
 
 
+def scored(model: Checkpoint, data: BenchData, held: list[int], colour: np.ndarray) -> str:
+    """`` | grey D/F merged M split S | colour ... | all ...``: mean Dice / object F1 (unsure
+    objects left out, as served) and merged / split nuclei of ``model`` on the held-out images."""
+    rows = []
+    for i in held:
+        labels = predict(model, data.candidate_images[i], device="cpu").labels
+        truth = data.candidate_masks[i]
+        scores = segmentation_scores(labels, truth, kind="instance")
+        rows.append((scores["dice"], scores["object_f1"], object_errors(labels, truth)))
+    line = ""
+    for name, sel in (("grey", ~colour), ("colour", colour), ("all", colour | ~colour)):
+        part = [rows[j] for j in np.flatnonzero(sel)]
+        merged = sum(r[2]["merged"] for r in part)
+        split = sum(r[2]["split"] for r in part)
+        line += (
+            f" | {name} {np.mean([r[0] for r in part]):.3f}"
+            f"/{np.mean([r[1] for r in part]):.3f} merged {merged} split {split}"
+        )
+    return line
+
+
 def main() -> None:
     root = Path(sys.argv[1])
     seeds = [int(s) for s in (sys.argv[2] if len(sys.argv) > 2 else "0,1,2").split(",")]
@@ -59,22 +80,8 @@ def main() -> None:
                     config,
                     init=encoder,
                 )
-                rows = []
-                for i in held:
-                    labels = predict(model, data.candidate_images[i], device="cpu").labels
-                    truth = data.candidate_masks[i]
-                    scores = segmentation_scores(labels, truth, kind="instance")
-                    rows.append((scores["dice"], scores["object_f1"], object_errors(labels, truth)))
-                line = f"draw {seed} K={k:2d} contact_weight={weight:g}"
-                for name, sel in (("grey", ~colour), ("colour", colour), ("all", colour | ~colour)):
-                    part = [rows[j] for j in np.flatnonzero(sel)]
-                    merged = sum(r[2]["merged"] for r in part)
-                    split = sum(r[2]["split"] for r in part)
-                    line += (
-                        f" | {name} {np.mean([r[0] for r in part]):.3f}"
-                        f"/{np.mean([r[1] for r in part]):.3f} merged {merged} split {split}"
-                    )
-                print(line, flush=True)
+                scores = scored(model, data, held, colour)
+                print(f"draw {seed} K={k:2d} contact_weight={weight:g}{scores}", flush=True)
 
 
 if __name__ == "__main__":

@@ -16,22 +16,20 @@ import importlib.util
 import sys
 from pathlib import Path
 
-import numpy as np
-
-from models import TrainConfig, predict, train
-from models.metrics import object_errors, segmentation_scores
+from models import TrainConfig, train
 
 TARGETS = ("boundary", "core")
 
 
-def _contact_setup():  # type: ignore[no-untyped-def]
-    """``setup`` of the contact sweep, so both sweeps score the same draws and images."""
+def _contact_sweep():  # type: ignore[no-untyped-def]
+    """The contact sweep's module: its ``setup`` and ``scored``, so both sweeps score the same
+    draws and images the same way."""
     path = Path(__file__).parent.parent / "contact-cpu" / "pool_contact.py"
     spec = importlib.util.spec_from_file_location("pool_contact", path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    return module.setup
+    return module
 
 
 def main() -> None:
@@ -40,7 +38,8 @@ def main() -> None:
     ks = [int(k) for k in (sys.argv[3] if len(sys.argv) > 3 else "4,16").split(",")]
     targets = (sys.argv[4] if len(sys.argv) > 4 else ",".join(TARGETS)).split(",")
     contact_weight = float(sys.argv[5]) if len(sys.argv) > 5 else 0.0
-    data, draws, held, colour, encoder = _contact_setup()(root)
+    pool_contact = _contact_sweep()
+    data, draws, held, colour, encoder = pool_contact.setup(root)
     for seed in seeds:
         for k in ks:
             for target in targets:
@@ -59,22 +58,8 @@ def main() -> None:
                     config,
                     init=encoder,
                 )
-                rows = []
-                for i in held:
-                    labels = predict(model, data.candidate_images[i], device="cpu").labels
-                    truth = data.candidate_masks[i]
-                    scores = segmentation_scores(labels, truth, kind="instance")
-                    rows.append((scores["dice"], scores["object_f1"], object_errors(labels, truth)))
                 line = f"draw {seed} K={k:2d} target={target:8s} contact_weight={contact_weight:g}"
-                for name, sel in (("grey", ~colour), ("colour", colour), ("all", colour | ~colour)):
-                    part = [rows[j] for j in np.flatnonzero(sel)]
-                    merged = sum(r[2]["merged"] for r in part)
-                    split = sum(r[2]["split"] for r in part)
-                    line += (
-                        f" | {name} {np.mean([r[0] for r in part]):.3f}"
-                        f"/{np.mean([r[1] for r in part]):.3f} merged {merged} split {split}"
-                    )
-                print(line, flush=True)
+                print(line + pool_contact.scored(model, data, held, colour), flush=True)
 
 
 if __name__ == "__main__":
