@@ -40,12 +40,15 @@ def setup(root: Path) -> tuple[BenchData, dict[int, list[int]], list[int], np.nd
     return data, draws, held, colour, encoder
 
 
-def scored(model: Checkpoint, data: BenchData, held: list[int], colour: np.ndarray) -> str:
+def scored(
+    model: Checkpoint, data: BenchData, held: list[int], colour: np.ndarray, *, tta: bool = False
+) -> str:
     """`` | grey D/F merged M split S | colour ... | all ...``: mean Dice / object F1 (unsure
-    objects left out, as served) and merged / split nuclei of ``model`` on the held-out images."""
+    objects left out, as served) and merged / split nuclei of ``model`` on the held-out images,
+    predicted with flip TTA when ``tta``."""
     rows = []
     for i in held:
-        labels = predict(model, data.candidate_images[i], device="cpu").labels
+        labels = predict(model, data.candidate_images[i], tta=tta, device="cpu").labels
         truth = data.candidate_masks[i]
         scores = segmentation_scores(labels, truth, kind="instance")
         rows.append((scores["dice"], scores["object_f1"], object_errors(labels, truth)))

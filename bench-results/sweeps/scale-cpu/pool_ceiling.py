@@ -40,7 +40,7 @@ def main() -> None:
     # after each epoch.
     service = {"schedule": "cosine", "keep": "last", "val_fraction": 0.1}
     data, _draws, held, colour, encoder = pool_contact.setup(root)
-    rest = [i for i in range(len(data.candidate_images)) if i not in set(held)]
+    rest = sorted(set(range(len(data.candidate_images))) - set(held))
     print(f"training on {len(rest)} labeled candidates, scoring {len(held)} held out", flush=True)
     baseline = OtsuBaseline(kind="instance")  # "minority" polarity, as the benchmark's K=0 row
     otsu = []

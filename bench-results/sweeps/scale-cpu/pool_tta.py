@@ -14,14 +14,11 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-import numpy as np
-
 # The draws, held-out images and scorer that every pool sweep shares.
 sys.path.insert(0, str(Path(__file__).parent.parent / "contact-cpu"))
 import pool_contact
 
-from models import TrainConfig, predict, train
-from models.metrics import object_errors, segmentation_scores
+from models import TrainConfig, train
 
 
 def main() -> None:
@@ -39,18 +36,8 @@ def main() -> None:
                 init=encoder,
             )
             for tta in (False, True):
-                rows = []
-                for i in held:
-                    labels = predict(model, data.candidate_images[i], tta=tta, device="cpu").labels
-                    truth = data.candidate_masks[i]
-                    scores = segmentation_scores(labels, truth, kind="instance")
-                    errors = object_errors(labels, truth)
-                    rows.append((scores["dice"], scores["object_f1"], errors["merged"]))
-                r = np.array(rows)
                 line = f"draw {seed} K={k:2d} tta={tta!s:5s}"
-                for part, sel in (("grey", ~colour), ("colour", colour), ("all", colour | ~colour)):
-                    line += f" | {part} {r[sel, 0].mean():.3f}/{r[sel, 1].mean():.3f}"
-                print(line + f" merged {int(r[:, 2].sum())}", flush=True)
+                print(line + pool_contact.scored(model, data, held, colour, tta=tta), flush=True)
 
 
 if __name__ == "__main__":

@@ -43,9 +43,7 @@ def breakdown(pred: np.ndarray, truth: np.ndarray) -> dict[str, float]:
     wrong = p ^ t
     missed = wrong & _poorly_covered(truth, pred)
     spurious = wrong & _poorly_covered(pred, truth) & ~missed
-    outline_band = ndimage.binary_dilation(t, iterations=1) & ~ndimage.binary_erosion(
-        t, iterations=1
-    )
+    outline_band = ndimage.binary_dilation(t) & ~ndimage.binary_erosion(t)
     outline = wrong & outline_band & ~missed & ~spurious
     shape = wrong & ~missed & ~spurious & ~outline
     total = p.sum() + t.sum()
@@ -71,7 +69,7 @@ def breakdown(pred: np.ndarray, truth: np.ndarray) -> dict[str, float]:
 def main() -> None:
     root = Path(sys.argv[1])
     data, draws, held, colour, _encoder = pool_contact.setup(root)
-    rest = [i for i in range(len(data.candidate_images)) if i not in set(held)]
+    rest = sorted(set(range(len(data.candidate_images))) - set(held))
     # The K=16 model as the other pool sweeps train it; the large one as pool_ceiling.py does.
     runs = {
         "K=16 draw 0, 750 steps": (draws[0][:16], 750, "area"),
