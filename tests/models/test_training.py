@@ -5,6 +5,7 @@ import pytest
 import torch
 
 from models import PretrainConfig, Progress, TrainConfig, pretrain, train
+from models.training.validation import MAX_TRAIN_VALIDATION, split_validation
 
 Pairs = tuple[list[np.ndarray], list[np.ndarray]]
 
@@ -219,3 +220,13 @@ def test_train_rejects_init_with_other_channel_count(nuclei: Pairs) -> None:
     encoder = pretrain(nuclei[0], _pretrain_config())
     with pytest.raises(ValueError, match="in_channels=1 but the config asks for 3"):
         train(*nuclei, _config(in_channels=3), init=encoder)
+
+
+def test_validation_on_training_images_scores_a_fixed_sample_of_many() -> None:
+    # With nothing held out, scoring all of 100 training images after each epoch would cost more
+    # than the training; a sample drawn once picks the epoch as well.
+    rng = np.random.default_rng(0)
+    train_idx, val_idx, source = split_validation(100, 0.0, rng)
+    assert source == "train" and train_idx == list(range(100))
+    assert len(val_idx) == MAX_TRAIN_VALIDATION and set(val_idx) <= set(train_idx)
+    assert split_validation(5, 0.0, rng) == ([0, 1, 2, 3, 4], [0, 1, 2, 3, 4], "train")
