@@ -16,7 +16,13 @@ class JobParams(BaseModel):
     epochs: int | None = Field(default=None, gt=0, le=100_000)
     method: str | None = Field(default=None, max_length=64, description="pretext task (pretrain)")
     init: Literal["ssl", "previous", "scratch"] | None = None
-    encoder: str | None = Field(default=None, max_length=64)
+    encoder: str | None = Field(
+        default=None,
+        max_length=64,
+        description="network (pretrain; train from scratch): 'small' (default, for CPUs) or "
+        "'resnet18' / 'resnet34' (GPUs); versions trained from an encoder or a version keep "
+        "its network",
+    )
     # A diverging lr ends the job failed with the reason (the loss check); the bound keeps
     # the value a float32, which 1e300 was not (an overflow error inside torch).
     lr: float | None = Field(default=None, gt=0, le=1e6, description="learning rate")

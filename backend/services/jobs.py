@@ -14,7 +14,7 @@ from models.networks import ENCODERS
 from models.pretext import PRETEXTS
 
 _ALLOWED = {
-    "pretrain": {"minutes", "steps", "method", "lr"},
+    "pretrain": {"minutes", "steps", "method", "lr", "encoder"},
     "train": {"minutes", "steps", "epochs", "init", "encoder", "lr", "ensemble"},
     "predict": {"model_id"},
 }

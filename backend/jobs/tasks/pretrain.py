@@ -35,10 +35,12 @@ def run(ctx: JobContext, job_id: int) -> str:
         steps=params.get("steps"),
         minutes=budget_minutes(params, ctx.settings.pretrain_minutes),
         device=ctx.settings.device,
+        # Versions trained from this encoder inherit its network (backend.jobs.tasks.train).
+        **({"encoder": params["encoder"]} if "encoder" in params else {}),
         **({"lr": params["lr"]} if "lr" in params else {}),
     )
     ctx.reporter.log(
-        f"pretraining: {config.method}, "
+        f"pretraining: {config.method}, encoder {config.encoder}, "
         f"budget {config.steps or '-'} steps / {config.minutes or '-'} min"
     )
     checkpoint = pretrain(

@@ -35,6 +35,7 @@ def _start(admin: httpx.Client, cid: int, body: dict) -> httpx.Response:
         ({"kind": "pretrain", "params": {"init": "ssl"}}, "do not take init"),
         ({"kind": "train", "params": {"bogus": 1}}, "bogus"),
         ({"kind": "train", "params": {"encoder": "vit-huge"}}, "unknown encoder"),
+        ({"kind": "pretrain", "params": {"encoder": "vit-huge"}}, "unknown encoder"),
         ({"kind": "train", "params": {"ensemble": "yes"}}, "ensemble"),
         ({"kind": "train", "params": {"steps": True}}, "steps"),
         ({"kind": "train", "params": {"steps": "5"}}, "steps"),

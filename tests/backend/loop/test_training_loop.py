@@ -206,6 +206,33 @@ def test_rollback_activates_an_older_version_and_checkpoint_downloads(
     assert (recipe["schedule"], recipe["keep"], recipe["sampling"]) == ("cosine", "last", "image")
 
 
+def test_a_version_trained_from_an_encoder_keeps_the_network_the_pretraining_chose(
+    admin: httpx.Client, start_worker: Callable[..., WorkerProcess], tmp_path: Path
+) -> None:
+    collection, _ = _labeled_collection(admin)
+    jobs = f"/api/v1/collections/{collection['id']}/jobs"
+    params = {"steps": 3, "encoder": "resnet18"}
+    started = admin.post(jobs, json={"kind": "pretrain", "params": params})
+    assert started.status_code == 201, started.text
+    # Queued behind the pretraining before any worker runs, so the training that a finished
+    # pretraining starts by itself (with the default budget) is not needed; its init is
+    # resolved when it runs: the new encoder.
+    queued = admin.post(jobs, json={"kind": "train", "params": FAST}).json()
+    start_worker()
+    pretrained = wait_job(admin, started.json()["id"])
+    assert pretrained["status"] == "succeeded", pretrained
+    job = wait_job(admin, queued["id"])
+    assert job["status"] == "succeeded", job
+    model = admin.get(f"/api/v1/models/{job['model_id']}").json()
+    assert model["init"] == "ssl" and model["encoder_id"] == pretrained["encoder_id"]
+    path = tmp_path / "model.pt"
+    path.write_bytes(admin.get(f"/api/v1/models/{job['model_id']}/checkpoint").content)
+    from models import Checkpoint
+
+    assert Checkpoint.load(path).config["encoder"] == "resnet18"
+    assert [j["kind"] for j in wait_idle(admin, collection["id"])].count("train") == 1
+
+
 def test_corrections_are_recorded_and_stats_report_them(
     admin: httpx.Client, start_worker: Callable[..., WorkerProcess]
 ) -> None:
