@@ -23,9 +23,10 @@ from models.metrics import object_errors, segmentation_scores
 DRAW_SEEDS = (0, 1, 2)
 
 
-def setup(root: Path) -> tuple[BenchData, dict[int, list[int]], list[int], np.ndarray, Checkpoint]:
-    """The data, the draws of seeds 0-2, the 150 held-out candidates (outside every draw's 16
-    images), which of them are colour, and the masked encoder every model starts from."""
+def setup_scratch(
+    root: Path,
+) -> tuple[BenchData, dict[int, list[int]], list[int], np.ndarray]:
+    """``setup`` without the masked encoder, for sweeps that train from scratch only."""
     data = load_bench_data(root)
     n = len(data.candidate_images)
     draws = {s: draw_labeled(n, [1, 2, 4, 8, 16], s) for s in DRAW_SEEDS}
@@ -33,6 +34,13 @@ def setup(root: Path) -> tuple[BenchData, dict[int, list[int]], list[int], np.nd
     rng = np.random.default_rng(1)
     held = sorted(rng.choice([i for i in range(n) if i not in used], 150, replace=False).tolist())
     colour = np.array([is_colour(root / "images" / f"{data.candidate_ids[i]}.png") for i in held])
+    return data, draws, held, colour
+
+
+def setup(root: Path) -> tuple[BenchData, dict[int, list[int]], list[int], np.ndarray, Checkpoint]:
+    """The data, the draws of seeds 0-2, the 150 held-out candidates (outside every draw's 16
+    images), which of them are colour, and the masked encoder every model starts from."""
+    data, draws, held, colour = setup_scratch(root)
     encoder = pretrain(
         data.pretrain_images,
         PretrainConfig(method="masked", steps=1000, device="cpu", seed=0, polarity="auto"),
