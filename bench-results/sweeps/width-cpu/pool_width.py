@@ -9,7 +9,8 @@ benchmark's recipe) and scores the 150 held-out candidates as the other pool swe
 time to predict one 1024x1024 image.
 
 Usage: python bench-results/sweeps/width-cpu/pool_width.py .benchdata/dsb2018 [variants] [seeds]
-[ks] [scratch|masked] (defaults: all variants / 0,1,2 / 16 / scratch). ``masked`` pretrains one
+[ks] [scratch|masked|speed] (defaults: all variants / 0,1,2 / 16 / scratch). ``speed`` only
+times each variant (three medians of five 1024x1024 predictions). ``masked`` pretrains one
 masked encoder per variant (1000 steps, as ``pool_contact.setup``) and fine-tunes from it.
 """
 
@@ -65,6 +66,12 @@ def main() -> None:
     seeds = [int(s) for s in (sys.argv[3] if len(sys.argv) > 3 else "0,1,2").split(",")]
     ks = [int(k) for k in (sys.argv[4] if len(sys.argv) > 4 else "16").split(",")]
     start = sys.argv[5] if len(sys.argv) > 5 else "scratch"
+    if start == "speed":
+        # Timings alone: inside a training run the first one also pays for warming up.
+        for name in variants:
+            runs = " ".join(f"{seconds_1024(name):.3f}" for _ in range(3))
+            print(f"{name} {VARIANTS[name]}: 1024x1024 in {runs} s", flush=True)
+        return
     for name in variants:
         print(f"{name} {VARIANTS[name]}: 1024x1024 in {seconds_1024(name):.2f} s", flush=True)
     data, draws, held, colour = pool_contact.setup_scratch(root)
