@@ -30,6 +30,36 @@ def _synthetic(size: int, seed: int = 0) -> np.ndarray:
     return image.clip(0, 255).astype(np.uint8)
 
 
+def prediction_times(
+    encoder: str,
+    size: int,
+    repeats: int,
+    *,
+    tta: bool = False,
+    device: str = "cpu",
+    net: torch.nn.Module | None = None,
+) -> list[float]:
+    """Seconds per prediction of one ``size`` x ``size`` synthetic image, ``repeats`` times, after
+    one untimed call that builds and caches the network."""
+    net = net if net is not None else build_segmenter(encoder, 1, 3)
+    config = {
+        "role": "segmenter",
+        "encoder": encoder,
+        "in_channels": 1,
+        "out_channels": 3,
+        "kind": "instance",
+    }
+    model = Checkpoint(config, net.state_dict())
+    image = _synthetic(size)
+    predict(model, image, tta=tta, device=device)
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        predict(model, image, tta=tta, device=device)
+        times.append(time.perf_counter() - start)
+    return times
+
+
 def main(
     size: Annotated[int, typer.Option(help="Image side in pixels.", min=16)] = 1024,
     encoder: Annotated[str, typer.Option(help="Encoder name.")] = "small",
@@ -46,21 +76,7 @@ def main(
         raise typer.Exit(2) from None
     if threads:
         torch.set_num_threads(threads)
-    config = {
-        "role": "segmenter",
-        "encoder": encoder,
-        "in_channels": 1,
-        "out_channels": 3,
-        "kind": "instance",
-    }
-    model = Checkpoint(config, net.state_dict())
-    image = _synthetic(size)
-    predict(model, image, tta=tta, device=device)  # builds and caches the network
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        predict(model, image, tta=tta, device=device)
-        times.append(time.perf_counter() - start)
+    times = prediction_times(encoder, size, repeats, tta=tta, device=device, net=net)
     typer.echo(
         f"predict {size}x{size} encoder={encoder} tta={tta} device={device} "
         f"threads={torch.get_num_threads()}: median {statistics.median(times):.3f} s, "

@@ -18,15 +18,14 @@ from __future__ import annotations
 
 import statistics
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent.parent / "contact-cpu"))
 import pool_contact
 
-from models import Checkpoint, PretrainConfig, TrainConfig, predict, pretrain, train
-from models.networks import ENCODERS, SmallEncoder, build_segmenter
-from models.speed import _synthetic
+from models import PretrainConfig, TrainConfig, pretrain, train
+from models.networks import ENCODERS, SmallEncoder
+from models.speed import prediction_times
 
 VARIANTS: dict[str, tuple[int, ...]] = {
     "small": (8, 16, 32, 64, 128),
@@ -42,22 +41,7 @@ for _name, _widths in VARIANTS.items():
 
 def seconds_1024(encoder: str) -> float:
     """Median time of one 1024x1024 prediction (random weights), as ``models.speed``."""
-    config = {
-        "role": "segmenter",
-        "encoder": encoder,
-        "in_channels": 1,
-        "out_channels": 3,
-        "kind": "instance",
-    }
-    model = Checkpoint(config, build_segmenter(encoder, 1, 3).state_dict())
-    image = _synthetic(1024)
-    predict(model, image, device="cpu")
-    times = []
-    for _ in range(5):
-        start = time.perf_counter()
-        predict(model, image, device="cpu")
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+    return statistics.median(prediction_times(encoder, 1024, 5))
 
 
 def main() -> None:
