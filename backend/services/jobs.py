@@ -50,9 +50,16 @@ def _check_params(db: Session, collection: Collection, body: JobCreate) -> dict[
                 "the collection has no labeled images to train on; annotate at least one."
             )
         try:
-            resolve_init(db, collection.id, params.get("init"))  # type: ignore[arg-type]
+            init = resolve_init(db, collection.id, params.get("init"))[0]  # type: ignore[arg-type]
         except ValueError as exc:
             raise BadInput(str(exc)) from exc
+        if "encoder" in params and init != "scratch":
+            # The network comes with the init; an encoder asked for here would be ignored.
+            raise BadInput(
+                f"encoder applies to training from scratch, but this training starts from "
+                f"{'the SSL encoder' if init == 'ssl' else 'the active version'}, whose network "
+                "it keeps; give init 'scratch', or pretrain with that encoder."
+            )
     elif "model_id" in params:
         model = db.get(ModelVersion, params["model_id"])
         if model is None or model.collection_id != collection.id:

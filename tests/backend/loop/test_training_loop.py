@@ -231,6 +231,13 @@ def test_a_version_trained_from_an_encoder_keeps_the_network_the_pretraining_cho
 
     assert Checkpoint.load(path).config["encoder"] == "resnet18"
     assert [j["kind"] for j in wait_idle(admin, collection["id"])].count("train") == 1
+    # Another network for a training that starts from this encoder is refused, not ignored.
+    refused = admin.post(jobs, json={"kind": "train", "params": {"encoder": "small"}})
+    assert refused.status_code == 422 and "from scratch" in refused.json()["detail"]
+    scratch = {"encoder": "small", "init": "scratch", **FAST}
+    again = admin.post(jobs, json={"kind": "train", "params": scratch})
+    assert again.status_code == 201 and wait_job(admin, again.json()["id"])["status"] == "succeeded"
+    wait_idle(admin, collection["id"])
 
 
 def test_corrections_are_recorded_and_stats_report_them(
