@@ -48,6 +48,18 @@ def setup(root: Path) -> tuple[BenchData, dict[int, list[int]], list[int], np.nd
     return data, draws, held, colour, encoder
 
 
+def train_on(
+    data: BenchData, ids: list[int], config: TrainConfig, init: Checkpoint | None = None
+) -> Checkpoint:
+    """``train`` on the candidates ``ids`` with their masks."""
+    return train(
+        [data.candidate_images[i] for i in ids],
+        [data.candidate_masks[i] for i in ids],
+        config,
+        init=init,
+    )
+
+
 def scored(
     model: Checkpoint, data: BenchData, held: list[int], colour: np.ndarray, *, tta: bool = False
 ) -> str:
@@ -85,12 +97,7 @@ def main() -> None:
                 config = TrainConfig(
                     kind="instance", steps=750, device="cpu", seed=0, contact_weight=weight
                 )
-                model = train(
-                    [data.candidate_images[i] for i in ids],
-                    [data.candidate_masks[i] for i in ids],
-                    config,
-                    init=encoder,
-                )
+                model = train_on(data, ids, config, encoder)
                 scores = scored(model, data, held, colour)
                 print(f"draw {seed} K={k:2d} contact_weight={weight:g}{scores}", flush=True)
 

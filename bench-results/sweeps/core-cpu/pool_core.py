@@ -12,24 +12,16 @@ CPU for the defaults).
 
 from __future__ import annotations
 
-import importlib.util
 import sys
 from pathlib import Path
 
-from models import TrainConfig, train
+# The draws, held-out images and scorer that every pool sweep shares.
+sys.path.insert(0, str(Path(__file__).parent.parent / "contact-cpu"))
+import pool_contact
+
+from models import TrainConfig
 
 TARGETS = ("boundary", "core")
-
-
-def _contact_sweep():  # type: ignore[no-untyped-def]
-    """The contact sweep's module: its ``setup`` and ``scored``, so both sweeps score the same
-    draws and images the same way."""
-    path = Path(__file__).parent.parent / "contact-cpu" / "pool_contact.py"
-    spec = importlib.util.spec_from_file_location("pool_contact", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def main() -> None:
@@ -38,7 +30,6 @@ def main() -> None:
     ks = [int(k) for k in (sys.argv[3] if len(sys.argv) > 3 else "4,16").split(",")]
     targets = (sys.argv[4] if len(sys.argv) > 4 else ",".join(TARGETS)).split(",")
     contact_weight = float(sys.argv[5]) if len(sys.argv) > 5 else 0.0
-    pool_contact = _contact_sweep()
     data, draws, held, colour, encoder = pool_contact.setup(root)
     for seed in seeds:
         for k in ks:
@@ -52,12 +43,7 @@ def main() -> None:
                     instance_target=target,
                     contact_weight=contact_weight,
                 )
-                model = train(
-                    [data.candidate_images[i] for i in ids],
-                    [data.candidate_masks[i] for i in ids],
-                    config,
-                    init=encoder,
-                )
+                model = pool_contact.train_on(data, ids, config, encoder)
                 line = f"draw {seed} K={k:2d} target={target:8s} contact_weight={contact_weight:g}"
                 print(line + pool_contact.scored(model, data, held, colour), flush=True)
 

@@ -27,7 +27,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).parent.parent / "contact-cpu"))
 import pool_contact
 
-from models import TrainConfig, train
+from models import TrainConfig
 from models.baselines import OtsuBaseline
 from models.bench_data import BenchData, is_colour
 from models.metrics import segmentation_scores
@@ -74,12 +74,7 @@ def main() -> None:
                 instance_target=target,
                 **(service if recipe == "service" else {}),
             )
-            model = train(
-                [data.candidate_images[i] for i in rest],
-                [data.candidate_masks[i] for i in rest],
-                config,
-                init=init,
-            )
+            model = pool_contact.train_on(data, rest, config, init)
             print(
                 f"K={len(rest)} {name:8s} steps {steps:5d} target {target} recipe {recipe}"
                 f" (trained {model.config['num_train_images']} images for"

@@ -18,7 +18,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent.parent / "contact-cpu"))
 import pool_contact
 
-from models import TrainConfig, train
+from models import TrainConfig
 
 
 def main() -> None:
@@ -29,11 +29,8 @@ def main() -> None:
     for seed in seeds:
         for k in ks:
             ids = draws[seed][:k]
-            model = train(
-                [data.candidate_images[i] for i in ids],
-                [data.candidate_masks[i] for i in ids],
-                TrainConfig(kind="instance", steps=750, device="cpu", seed=0),
-                init=encoder,
+            model = pool_contact.train_on(
+                data, ids, TrainConfig(kind="instance", steps=750, device="cpu", seed=0), encoder
             )
             for tta in (False, True):
                 line = f"draw {seed} K={k:2d} tta={tta!s:5s}"

@@ -23,7 +23,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent.parent / "contact-cpu"))
 import pool_contact
 
-from models import PretrainConfig, TrainConfig, pretrain, train
+from models import PretrainConfig, TrainConfig, pretrain
 from models.networks import ENCODERS, SmallEncoder
 from models.speed import prediction_times
 
@@ -56,8 +56,6 @@ def main() -> None:
             runs = " ".join(f"{seconds_1024(name):.3f}" for _ in range(3))
             print(f"{name} {VARIANTS[name]}: 1024x1024 in {runs} s", flush=True)
         return
-    for name in variants:
-        print(f"{name} {VARIANTS[name]}: 1024x1024 in {seconds_1024(name):.2f} s", flush=True)
     data, draws, held, colour = pool_contact.setup_scratch(root)
     # Each variant pretrains its own masked encoder, the way pool_contact.setup does for "small".
     encoders = {
@@ -74,12 +72,7 @@ def main() -> None:
             for name in variants:
                 ids = draws[seed][:k]
                 config = TrainConfig(kind="instance", steps=750, device="cpu", seed=0, encoder=name)
-                model = train(
-                    [data.candidate_images[i] for i in ids],
-                    [data.candidate_masks[i] for i in ids],
-                    config,
-                    init=encoders.get(name),
-                )
+                model = pool_contact.train_on(data, ids, config, encoders.get(name))
                 scores = pool_contact.scored(model, data, held, colour)
                 print(
                     f"draw {seed} K={k:2d} {start} {name:7s}"
