@@ -75,6 +75,12 @@ class ModelVersion(Base):
     created_at: Mapped[datetime] = created_at_column()
     activated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
+    @property
+    def network(self) -> str | None:
+        """The registry name of its encoder network, from the checkpoint's config."""
+        name = (self.config or {}).get("encoder")
+        return str(name) if name is not None else None
+
 
 class Prediction(Base):
     """A cached proposal of one model version for one image."""

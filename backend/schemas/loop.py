@@ -95,6 +95,10 @@ class ModelPublic(Public):
     init: str
     parent_id: int | None
     encoder_id: int | None
+    network: str | None = Field(
+        description="the network it trained: 'small', 'resnet18' or 'resnet34' (see the "
+        "pretrain and train jobs' encoder)"
+    )
     ensemble_with_ids: list[int]
     metrics: dict[str, float]
     baseline_metrics: dict[str, float] | None

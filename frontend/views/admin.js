@@ -10,7 +10,10 @@ const ACTIVE = ["queued", "running"];
 /** How often the job list is reloaded while the page is shown: jobs also start elsewhere
  * (retrains triggered by annotators' saves, other admins). */
 const REFRESH_MS = 4000;
+// Kept equal to models.pretext.PRETEXTS and models.networks.ENCODERS by tests/frontend/test_admin.py.
 const PRETEXTS = ["masked", "contrastive", "rotation", "denoise", "superres"];
+// "small" is the CPU default; the ResNets pay off on a GPU worker.
+const ENCODERS = ["small", "resnet18", "resnet34"];
 // Column hints: "merged" is the share of validation objects that came out fused with a
 // neighbour, the most common reason for a low object F1 on crowded nuclei.
 const MODEL_HEADER_TITLES = {
@@ -63,6 +66,12 @@ export async function adminView(root, app, id) {
   const ensemble = /** @type {HTMLInputElement} */ (h("input", { type: "checkbox", checked: true, "data-testid": "train-ensemble" }));
   const method = /** @type {HTMLSelectElement} */ (h("select", { "data-testid": "pretrain-method" },
     h("option", { value: "" }, "default"), PRETEXTS.map((v) => h("option", { value: v }, v))));
+  // The network is chosen where it is first built: by a pretraining, or by a training from
+  // scratch. Every other training keeps the network of the encoder or version it starts from,
+  // so the encoder is sent with a training only when its init is "scratch" (the server answers
+  // 422 otherwise).
+  const encoder = /** @type {HTMLSelectElement} */ (h("select", { "data-testid": "job-encoder" },
+    h("option", { value: "" }, "default"), ENCODERS.map((v) => h("option", { value: v }, v))));
 
   /** @param {"pretrain" | "train"} kind */
   async function start(kind) {
@@ -73,6 +82,7 @@ export async function adminView(root, app, id) {
     if (kind === "train" && init.value) params.init = init.value;
     if (kind === "train" && !ensemble.checked) params.ensemble = false;
     if (kind === "pretrain" && method.value) params.method = method.value;
+    if (encoder.value && (kind === "pretrain" || init.value === "scratch")) params.encoder = encoder.value;
     startButtons.forEach((b) => { b.disabled = true; });
     jobMessage.replaceChildren(notice(`Starting a ${kind} job…`, "info"));
     try {
@@ -248,7 +258,7 @@ export async function adminView(root, app, id) {
     modelsBody.replaceChildren(...rows.map((m) => h("tr", { "data-testid": "model-row", "data-version": String(m.version), "data-model-id": String(m.id) },
       h("td", { class: "num strong" }, `v${m.version}`),
       h("td", {}, h("span", { class: `badge model-${m.status}`, "data-testid": "model-status" }, m.status)),
-      h("td", {}, m.init, partners(m)),
+      h("td", {}, m.init, m.network ? h("span", { class: "muted", "data-testid": "model-network", title: "network" }, ` · ${m.network}`) : "", partners(m)),
       h("td", { class: "num" }, num(m.metrics?.dice)),
       h("td", { class: "num" }, num(m.metrics?.iou)),
       h("td", { class: "num" }, num(m.metrics?.object_f1)),
@@ -328,6 +338,7 @@ export async function adminView(root, app, id) {
       h("div", { class: "panel-head" }, h("h2", {}, "Jobs"), workerCount, h("span", { class: "spacer" }),
         h("label", { class: "inline" }, "steps ", steps), h("label", { class: "inline" }, "minutes ", minutes),
         h("label", { class: "inline" }, "pretext ", method),
+        h("label", { class: "inline", title: "Network of a pretraining, or of a training with init scratch (others keep the network they start from)" }, "encoder ", encoder),
         startButtons[0],
         h("label", { class: "inline" }, "init ", init),
         h("label", { class: "inline", title: "Average the new version's predictions with the active version's networks" }, ensemble, " average with active"),

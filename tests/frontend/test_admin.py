@@ -2,6 +2,7 @@
 
 import re
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -164,6 +165,7 @@ def test_pretrain_can_be_cancelled_and_settings_saved(
     page.goto(f"/#/admin/{cid}")
     page.get_by_test_id("train-steps").fill("5000")
     page.get_by_test_id("pretrain-method").select_option("rotation")
+    page.get_by_test_id("job-encoder").select_option("resnet18")
     with page.expect_response(
         lambda r: r.url.endswith(f"/collections/{cid}/jobs") and r.request.method == "POST",
         timeout=60_000,
@@ -183,8 +185,22 @@ def test_pretrain_can_be_cancelled_and_settings_saved(
     assert (job["kind"], job["status"], job["params"]) == (
         "pretrain",
         "cancelled",
-        {"steps": 5000, "method": "rotation"},
+        {"steps": 5000, "method": "rotation", "encoder": "resnet18"},
     )
+    # A training sends the encoder only when it starts from scratch: any other keeps the
+    # network it starts from (and the server would refuse the encoder).
+    for init, sent in (("", {"steps": 5000}), ("scratch", {"steps": 5000, "init": "scratch"})):
+        page.get_by_test_id("train-init").select_option(init)
+        with page.expect_response(
+            lambda r: r.url.endswith(f"/collections/{cid}/jobs") and r.request.method == "POST"
+        ) as posted:
+            page.get_by_test_id("start-train").click()
+        assert posted.value.status == 201, posted.value.text()
+        train = posted.value.json()
+        expected = {**sent, "encoder": "resnet18"} if init == "scratch" else sent
+        assert train["params"] == expected
+        # Cancelled at once, so no worker of a later test trains it.
+        assert admin.post(f"/api/v1/jobs/{train['id']}/cancel").status_code == 200
     page.get_by_test_id("setting-retrain-every").fill("7")
     page.get_by_test_id("save-settings").click()
     expect(page.get_by_text("Settings saved.")).to_be_visible()
@@ -227,3 +243,18 @@ def test_jobs_started_elsewhere_appear_and_each_is_followed_once(
     expect(bar).to_have_attribute("data-status", "cancelled")
     expect(page.get_by_text(f"pretrain job {mine} queued.")).to_have_count(0)
     shot()
+
+
+def test_the_page_offers_the_pretexts_and_networks_the_server_accepts() -> None:
+    from models.networks import ENCODERS
+    from models.pretext import PRETEXTS
+
+    source = (Path(__file__).parents[2] / "frontend" / "views" / "admin.js").read_text()
+
+    def listed(name: str) -> set[str]:
+        found = re.search(rf"^const {name} = \[([^\]]*)\];", source, re.MULTILINE)
+        assert found, f"admin.js defines no {name}"
+        return set(re.findall(r'"([^"]+)"', found.group(1)))
+
+    assert listed("PRETEXTS") == set(PRETEXTS)
+    assert listed("ENCODERS") == set(ENCODERS)

@@ -225,6 +225,7 @@ def test_a_version_trained_from_an_encoder_keeps_the_network_the_pretraining_cho
     assert job["status"] == "succeeded", job
     model = admin.get(f"/api/v1/models/{job['model_id']}").json()
     assert model["init"] == "ssl" and model["encoder_id"] == pretrained["encoder_id"]
+    assert model["network"] == "resnet18"
     path = tmp_path / "model.pt"
     path.write_bytes(admin.get(f"/api/v1/models/{job['model_id']}/checkpoint").content)
     from models import Checkpoint
@@ -236,7 +237,10 @@ def test_a_version_trained_from_an_encoder_keeps_the_network_the_pretraining_cho
     assert refused.status_code == 422 and "from scratch" in refused.json()["detail"]
     scratch = {"encoder": "small", "init": "scratch", **FAST}
     again = admin.post(jobs, json={"kind": "train", "params": scratch})
-    assert again.status_code == 201 and wait_job(admin, again.json()["id"])["status"] == "succeeded"
+    assert again.status_code == 201
+    trained = wait_job(admin, again.json()["id"])
+    assert trained["status"] == "succeeded", trained
+    assert admin.get(f"/api/v1/models/{trained['model_id']}").json()["network"] == "small"
     wait_idle(admin, collection["id"])
 
 
