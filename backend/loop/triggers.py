@@ -94,6 +94,11 @@ def after_annotation(db: Session, queue: DatabaseQueue, collection: Collection) 
 
 
 def after_pretraining(db: Session, queue: DatabaseQueue, collection: Collection) -> Job | None:
+    """The first training of a collection labeled before its encoder existed. It is automatic
+    retraining, so ``retrain_every: 0`` turns it off too: an admin who drives trainings by
+    hand must not find a default-budget training queued ahead of theirs."""
+    if collection.retrain_every <= 0:
+        return None
     has_model = db.scalar(
         select(ModelVersion.id).where(ModelVersion.collection_id == collection.id).limit(1)
     )

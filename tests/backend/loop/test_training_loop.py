@@ -214,9 +214,7 @@ def test_a_version_trained_from_an_encoder_keeps_the_network_the_pretraining_cho
     params = {"steps": 3, "encoder": "resnet18"}
     started = admin.post(jobs, json={"kind": "pretrain", "params": params})
     assert started.status_code == 201, started.text
-    # Queued behind the pretraining before any worker runs, so the training that a finished
-    # pretraining starts by itself (with the default budget) is not needed; its init is
-    # resolved when it runs: the new encoder.
+    # Queued behind the pretraining: its init is resolved when it runs, so it is the new encoder.
     queued = admin.post(jobs, json={"kind": "train", "params": FAST}).json()
     start_worker()
     pretrained = wait_job(admin, started.json()["id"])

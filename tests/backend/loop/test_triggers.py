@@ -10,8 +10,10 @@ from tests.backend.loop.conftest import WorkerProcess, wait_idle, wait_job
 from tests.backend.loop.data import label_of, upload_discs
 
 
-def _collection(admin: httpx.Client, pretrain_at: int, retrain_every: int) -> dict:
-    made = make_collection(admin, "auto")
+def _collection(
+    admin: httpx.Client, pretrain_at: int, retrain_every: int, name: str = "auto"
+) -> dict:
+    made = make_collection(admin, name)
     r = admin.patch(
         f"/api/v1/collections/{made['id']}/settings",
         json={"auto_pretrain_min_images": pretrain_at, "retrain_every": retrain_every},
@@ -90,3 +92,31 @@ def test_pending_retrain_runs_after_the_current_one_ends(
     # Never two trainings of one collection at once.
     first, second = trains[1], trains[0]
     assert second["started_at"] >= first["finished_at"]
+
+
+@pytest.mark.slow
+def test_a_finished_pretraining_trains_only_where_automatic_retraining_is_on(
+    admin: httpx.Client, start_worker: Callable[..., WorkerProcess]
+) -> None:
+    """Both collections hold labels (fewer than ``retrain_every``) when their encoder arrives."""
+    pretrains = {}
+    for every in (0, 5):
+        collection = _collection(admin, 0, every, name=f"retrain every {every}")
+        for image in upload_discs(admin, collection["id"], range(4))[:2]:
+            assert put_mask(admin, image["id"], label_of(image)).status_code == 200
+        r = admin.post(
+            f"/api/v1/collections/{collection['id']}/jobs",
+            json={"kind": "pretrain", "params": {"steps": 3}},
+        )
+        assert r.status_code == 201, r.text
+        pretrains[every] = (collection["id"], r.json()["id"])
+    start_worker()
+    for cid, job_id in pretrains.values():
+        assert wait_job(admin, job_id)["status"] == "succeeded"
+    off, on = pretrains[0][0], pretrains[5][0]
+    automatic = [j for j in _jobs(admin, on) if j["kind"] == "train"]
+    assert [j["trigger"] for j in automatic] == ["after pretraining"]
+    # Not needed here: cancelled, so that it does not run the default 3-minute budget.
+    admin.post(f"/api/v1/jobs/{automatic[0]['id']}/cancel")
+    wait_idle(admin, on)
+    assert [j["kind"] for j in wait_idle(admin, off)] == ["pretrain"]
