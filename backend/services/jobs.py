@@ -74,8 +74,37 @@ def _check_params(db: Session, collection: Collection, body: JobCreate) -> dict[
 def start_job(db: Session, collection: Collection, body: JobCreate, user: User) -> Job:
     params = _check_params(db, collection, body)
     job = DatabaseQueue().enqueue(db, collection.id, JobKind(body.kind), params, user.id, "manual")
+    if job.kind == JobKind.train.value:
+        _replace_automatic_trainings(db, job, user)
     db.commit()
     return job
+
+
+def _replace_automatic_trainings(db: Session, job: Job, user: User) -> None:
+    """An automatic training still waiting in the queue gives way to one an admin starts.
+
+    Both would train on the same labels (a training reads them when it starts), one after the
+    other; the admin's carries the parameters they chose. Only queued ones: a running training
+    is never stopped for another, and trainings admins started stay, whatever their order.
+    """
+    change = (
+        update(Job)
+        .where(
+            Job.collection_id == job.collection_id,
+            Job.kind == JobKind.train.value,
+            Job.status == JobStatus.queued.value,
+            Job.trigger != "manual",
+            Job.id != job.id,
+        )
+        .values(
+            status=JobStatus.cancelled.value,
+            finished_at=utcnow(),
+            eta_seconds=None,
+            log_tail=Job.log_tail + f"replaced by job {job.id}, started by {user.username}\n",
+        )
+    )
+    # Conditional on still being queued: one a worker claims meanwhile runs on.
+    db.execute(change.execution_options(synchronize_session=False))
 
 
 def get_job(db: Session, job_id: int) -> Job:

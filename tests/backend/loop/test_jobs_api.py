@@ -108,6 +108,34 @@ def test_queued_job_is_listed_and_cancelled(admin: httpx.Client, collection: dic
     assert again.status_code == 409 and "already ended" in again.json()["detail"]
 
 
+def test_a_training_an_admin_starts_replaces_a_queued_automatic_one(
+    admin: httpx.Client, collection: dict
+) -> None:
+    cid = collection["id"]
+    admin.patch(f"/api/v1/collections/{cid}/settings", json={"retrain_every": 1})
+    image = upload_discs(admin, cid, range(1))[0]
+    assert put_mask(admin, image["id"], label_of(image)).status_code == 200
+    automatic = admin.get(f"/api/v1/collections/{cid}/jobs").json()["data"]
+    assert [(j["kind"], j["status"], j["trigger"]) for j in automatic] == [
+        ("train", "queued", "auto: 1 new annotations")
+    ]
+    mine = _start(admin, cid, {"kind": "train", "params": {"steps": 7}})
+    assert mine.status_code == 201, mine.text
+    replaced = admin.get(f"/api/v1/jobs/{automatic[0]['id']}").json()
+    assert replaced["status"] == "cancelled" and replaced["finished_at"]
+    assert f"replaced by job {mine.json()['id']}" in replaced["log_tail"]
+    # A second training an admin starts queues behind the first instead of replacing it.
+    theirs = _start(admin, cid, {"kind": "train", "params": {"steps": 9}})
+    assert theirs.status_code == 201, theirs.text
+    listed = admin.get(f"/api/v1/collections/{cid}/jobs").json()["data"]
+    assert [(j["id"], j["status"]) for j in listed[:2]] == [
+        (theirs.json()["id"], "queued"),
+        (mine.json()["id"], "queued"),
+    ]
+    for job in (mine, theirs):  # so that no worker of a later test trains them
+        assert admin.post(f"/api/v1/jobs/{job.json()['id']}/cancel").status_code == 200
+
+
 def test_unknown_job_is_404(admin: httpx.Client) -> None:
     assert admin.get("/api/v1/jobs/12345").status_code == 404
     assert admin.post("/api/v1/jobs/12345/cancel").status_code == 404

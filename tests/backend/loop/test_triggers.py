@@ -111,7 +111,7 @@ def test_a_finished_pretraining_trains_only_where_automatic_retraining_is_on(
         assert r.status_code == 201, r.text
         pretrains[every] = (collection["id"], r.json()["id"])
     start_worker()
-    for cid, job_id in pretrains.values():
+    for _, job_id in pretrains.values():
         assert wait_job(admin, job_id)["status"] == "succeeded"
     off, on = pretrains[0][0], pretrains[5][0]
     automatic = [j for j in _jobs(admin, on) if j["kind"] == "train"]
