@@ -155,6 +155,7 @@ def test_training_progress_reaches_the_end_and_version_appears(
     second = page.locator('[data-testid="model-row"][data-version="2"]')
     expect(second).to_be_visible(timeout=180_000)
     expect(second.get_by_test_id("model-ensemble")).to_have_text("+ v1")
+    expect(second.get_by_test_id("model-network")).to_have_text("· small")
 
 
 def test_pretrain_can_be_cancelled_and_settings_saved(
