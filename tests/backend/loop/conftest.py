@@ -13,8 +13,10 @@ from backend.jobs.embedded import settings_env
 
 
 class WorkerProcess:
-    def __init__(self, settings: Settings, prefix: str = "worker") -> None:
-        env = settings_env(settings)
+    def __init__(
+        self, settings: Settings, prefix: str = "worker", extra: dict[str, str] | None = None
+    ) -> None:
+        env = settings_env(settings) | (extra or {})
         env["MASKLOOP_WORKER_NAME_PREFIX"] = prefix
         env["OMP_NUM_THREADS"] = "1"
         self.process = subprocess.Popen([sys.executable, "-m", "backend.jobs.worker"], env=env)
@@ -36,8 +38,9 @@ class WorkerProcess:
 def start_worker(settings: Settings) -> Iterator[Callable[..., WorkerProcess]]:
     started: list[WorkerProcess] = []
 
-    def start(prefix: str = "worker") -> WorkerProcess:
-        worker = WorkerProcess(settings, prefix)
+    def start(prefix: str = "worker", extra: dict[str, str] | None = None) -> WorkerProcess:
+        """``extra``: environment variables (settings) of this worker only."""
+        worker = WorkerProcess(settings, prefix, extra)
         started.append(worker)
         return worker
 

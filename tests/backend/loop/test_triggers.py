@@ -77,7 +77,8 @@ def test_pending_retrain_runs_after_the_current_one_ends(
         json={"kind": "train", "params": {"steps": 30}},
     )
     job = r.json()
-    start_worker()
+    # The follow-up training is automatic, so it runs the default budget: 3 s, not 3 min.
+    start_worker(extra={"MASKLOOP_TRAIN_MINUTES": "0.05"})
     wait_job(admin, job["id"], until=("running",))
     # Two annotations while it runs: the running training is not killed, a new one waits.
     put_mask(admin, images[1]["id"], label_of(images[1]))
