@@ -6,8 +6,11 @@ waits for the automatic pretraining, then plays a scientist: each round it asks 
 images, fetches the proposals, "corrects" them to the ground truth (uploading the true mask with
 ``proposal_model_id``) and lets automatic retraining run. Per round it reports how much had to be
 corrected, against an annotator who starts from empty masks, and Dice / object F1 on the held-out
-test images, pulled through the prediction endpoint. While a training runs it measures the
-latency of cached prediction requests.
+test images, pulled through the prediction endpoint, and the pixels a scientist would have to
+correct in the active version's proposals for those same test images: unlike the served images,
+which each round's strategy picks anew (``uncertainty`` serves the hardest), they stay the same,
+so that figure shows what the versions learned apart from what was served. While a training runs
+it measures the latency of cached prediction requests.
 """
 
 import csv
@@ -62,6 +65,9 @@ class RoundResult:
     test_dice: float | None
     test_object_f1: float | None
     wait_s: float
+    # Mean corrected-pixel fraction the active version's proposals for the test images would
+    # need (``corrections.compare`` against their truth), after this round's retraining.
+    test_corrected_fraction: float | None = None
     prediction_p95_ms_during_training: float | None = None
     # Per served image: which one, and its corrected / empty-start pixel fractions.
     served: list[dict] = field(default_factory=list)
@@ -86,6 +92,8 @@ class Report:
     total_s: float = 0.0
     # GET /collections/{id}/stats at the end: the service's own figures per version.
     service_stats: list[dict] = field(default_factory=list)
+    # The test images' mean foreground fraction: their corrected fraction from empty masks.
+    test_empty_start_fraction: float | None = None
 
 
 def _read_split(data: Path, seed: int, pool: int, test: int) -> tuple[list[str], list[str]]:
@@ -192,22 +200,40 @@ def _p95_while_training(http: httpx.Client, cid: int, image_ids: list[int]) -> f
 VERSION_FIELDS = ("version", "status", "reason", "metrics", "baseline_metrics")
 
 
+@dataclass(frozen=True)
+class TestScores:
+    """Means over the test images of one version's proposals; None when it has none."""
+
+    dice: float | None = None
+    object_f1: float | None = None
+    corrected: float | None = None  # pixels a scientist would change, as in the rounds
+
+
 def _score_test(
     http: httpx.Client, data: Path, test: dict[str, int], model_id: int | None = None
-) -> tuple[float | None, float | None]:
-    """Mean test Dice and object F1 of the active version, or of ``model_id``."""
+) -> TestScores:
+    """Test figures of the active version, or of ``model_id``."""
     from models.metrics import mean_scores, segmentation_scores
 
-    scores = []
+    scores, corrected = [], []
     params = {"model": model_id} if model_id is not None else {}
     for stem, image_id in test.items():
         r = http.get(f"/api/v1/images/{image_id}/prediction", params=params)
         if r.status_code != 200:
-            return None, None
+            return TestScores()
         predicted = np.array(Image.open(io.BytesIO(r.content)))
-        scores.append(segmentation_scores(predicted, _labels(data, stem), kind="instance"))
+        truth = _labels(data, stem)
+        scores.append(segmentation_scores(predicted, truth, kind="instance"))
+        corrected.append(compare(predicted, truth, "instance").changed_fraction)
     mean = mean_scores(scores)
-    return mean["dice"], mean["object_f1"]
+    return TestScores(mean["dice"], mean["object_f1"], float(np.mean(corrected)))
+
+
+def _test_empty_start(data: Path, test: list[str]) -> float | None:
+    """Mean foreground fraction of the test images: what drawing them from empty changes."""
+    if not test:
+        return None
+    return float(np.mean([np.mean(_labels(data, stem) > 0) for stem in test]))
 
 
 def run_loop(config: LoopConfig) -> Report:
@@ -276,6 +302,7 @@ def _play(
         json={"auto_pretrain_min_images": 0, "retrain_every": 0},
     )
     test_ids = _upload(http, cid, config.data, test)
+    report.test_empty_start_fraction = _test_empty_start(config.data, test)
     for image_id in test_ids.values():
         http.patch(f"/api/v1/images/{image_id}", json={"holdout": True}).raise_for_status()
     pool_ids = _upload(http, cid, config.data, pool)
@@ -332,7 +359,8 @@ def _play(
         p95 = _p95_while_training(http, cid, cached)
         _wait_idle(http, cid)
         wait = time.monotonic() - t0
-        dice, f1 = _score_test(http, config.data, test_ids)
+        on_test = _score_test(http, config.data, test_ids)
+        dice, f1 = on_test.dice, on_test.object_f1
         models = http.get(f"/api/v1/collections/{cid}/models").json()["data"]
         active = next((m for m in models if m["status"] == "active"), None)
         known = {v["version"] for r in report.rounds for v in r.versions}
@@ -346,9 +374,9 @@ def _play(
             entry = {k: m[k] for k in VERSION_FIELDS}
             # The versions whose networks it averages its predictions with.
             entry["ensemble_with"] = [number_of.get(i) for i in m["ensemble_with_ids"]]
-            entry["test_dice"], entry["test_object_f1"] = _score_test(
-                http, config.data, test_ids, m["id"]
-            )
+            scored = _score_test(http, config.data, test_ids, m["id"])
+            entry["test_dice"], entry["test_object_f1"] = scored.dice, scored.object_f1
+            entry["test_corrected"] = scored.corrected
             new_versions.append(entry)
         result = RoundResult(
             round=number,
@@ -362,6 +390,7 @@ def _play(
             test_dice=dice,
             test_object_f1=f1,
             wait_s=wait,
+            test_corrected_fraction=on_test.corrected,
             prediction_p95_ms_during_training=p95,
             served=served_log,
             versions=new_versions,
@@ -371,6 +400,7 @@ def _play(
             f"round {number}: corrected {result.corrected_fraction:.4f} (empty start "
             f"{result.empty_start_fraction:.4f}), accepted {accepted}/{truth}, test dice "
             f"{dice if dice is None else round(dice, 3)}, f1 {f1 if f1 is None else round(f1, 3)}, "
+            f"test corrected {fmt(on_test.corrected, 4)}, "
             f"active v{active['version'] if active else '-'}, waited {wait:.0f} s, p95 {p95}"
         )
         for entry in new_versions:
@@ -387,24 +417,42 @@ def fmt(value: float | None, digits: int = 3) -> str:
     return "-" if value is None else f"{value:.{digits}f}"
 
 
+def _ratio(numerator: float | None, denominator: float | None) -> str:
+    if numerator is None or not denominator:
+        return "-"
+    return f"{numerator / denominator:.2f}"
+
+
+def _print_test_work(report: Report) -> None:
+    """The same ratio on the fixed test images, where the round's strategy chose nothing."""
+    first, last = report.rounds[0], report.rounds[-1]
+    empty = report.test_empty_start_fraction
+    print(
+        f"test images ({fmt(empty, 4)} of their pixels from empty): corrected after the last "
+        f"round / from empty: {_ratio(last.test_corrected_fraction, empty)}, / after the first "
+        f"round: {_ratio(last.test_corrected_fraction, first.test_corrected_fraction)}"
+    )
+
+
 def _print(report: Report) -> None:
     header = (
         "| round | proposals from | labeled | corrected px | empty-start px | work left | "
-        "objects kept | test Dice (after) | test F1 (after) | "
+        "objects kept | test Dice (after) | test F1 (after) | test corrected px (after) | "
         "p95 cached prediction during training |"
     )
     print(header)
-    print("|" + "---|" * 10)
+    print("|" + "---|" * 11)
     for r in report.rounds:
         print(
             f"| {r.round} | {'v' + str(r.model_version) if r.model_version else 'none'} | "
             f"{r.labeled_images} | {fmt(r.corrected_fraction, 4)} | "
             f"{fmt(r.empty_start_fraction, 4)} | {fmt(r.work_left, 2)} | "
             f"{r.objects_accepted_unchanged}/{r.objects_in_truth} | {fmt(r.test_dice)} | "
-            f"{fmt(r.test_object_f1)} | {fmt(r.prediction_p95_ms_during_training, 1)} ms |"
+            f"{fmt(r.test_object_f1)} | {fmt(r.test_corrected_fraction, 4)} | "
+            f"{fmt(r.prediction_p95_ms_during_training, 1)} ms |"
         )
     if report.rounds:
         first, last = report.rounds[0].corrected_fraction, report.rounds[-1].corrected_fraction
-        ratio = last / first if first else float("nan")
-        print(f"corrected pixels, last round / first round: {ratio:.2f} (target <= 0.30)")
+        print(f"corrected pixels, last round / first round: {_ratio(last, first)} (target <= 0.30)")
+        _print_test_work(report)
         print(f"pretraining {report.pretrain_s:.0f} s; total {report.total_s / 60:.1f} min")

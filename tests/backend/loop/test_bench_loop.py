@@ -4,6 +4,7 @@ real service and reports what the README's table shows, the service's own figure
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PIL import Image
 
@@ -39,8 +40,18 @@ def test_two_rounds_report_work_left_and_the_services_stats(
     assert first["model_version"] is None  # nothing to propose before the first training
     assert first["corrected_fraction"] == pytest.approx(first["empty_start_fraction"])
     assert second["model_version"] == 1 and second["test_dice"] is not None
+    # The fixed test images: what the active version's proposals there would need corrected,
+    # against drawing them from empty (their foreground share).
+    truths = [np.array(Image.open(data / "labels" / f"s{i}.png")) for i in (8, 9)]
+    assert report["test_empty_start_fraction"] == pytest.approx(
+        np.mean([np.mean(t > 0) for t in truths])
+    )
+    for entry in (first, second):
+        assert 0 <= entry["test_corrected_fraction"] <= 1
     printed = capsys.readouterr().out
     assert "| work left |" in printed and "| 1 | none | 2 |" in printed
+    assert "| test corrected px (after) |" in printed
+    assert "test images (" in printed and "/ from empty: " in printed
     # The service keeps the same figure per version; v1's proposals were corrected in round 2.
     v1 = next(s for s in report["service_stats"] if s["version"] == 1)
     assert v1["corrections"] == sum(1 for s in second["served"])
