@@ -32,10 +32,14 @@ import numpy as np
 from backend.bench.loop import _read_split
 from backend.loop.corrections import compare
 from backend.loop.proposals import uncertainty_of
-from models import TrainConfig, predict, train
+from models import predict, train
 from models.bench_data import is_colour, load_bench_data
 from models.metrics import segmentation_scores
 from models.postprocess import MIN_OBJECT_CONFIDENCE, drop_unsure
+
+# The recipes of the ceiling sweep.
+sys.path.insert(0, str(Path(__file__).parent.parent / "scale-cpu"))
+import pool_ceiling
 
 RUNS = ("13-ensemble", "14-ensemble-repeat", "15-ensemble-kept")
 HISTORY = Path(__file__).resolve().parents[2] / "loop-history"
@@ -45,20 +49,11 @@ def main() -> None:
     root = Path(sys.argv[1])
     steps = int(sys.argv[2]) if len(sys.argv) > 2 else 3000
     recipe = sys.argv[3] if len(sys.argv) > 3 else "bench"
-    # A tenth validates, for the curve only (the service's own split is per image hash).
-    service = {"schedule": "cosine", "keep": "last", "val_fraction": 0.1}
     data = load_bench_data(root, channels=3)
     index = {stem: i for i, stem in enumerate(data.candidate_ids)}
     loop_pool, _ = _read_split(root, 0, 96, 40)
     train_ids = [i for stem, i in index.items() if stem not in set(loop_pool)]
-    config = TrainConfig(
-        kind="instance",
-        steps=steps,
-        device="cpu",
-        seed=0,
-        sampling="image",
-        **(service if recipe == "service" else {}),
-    )
+    config = pool_ceiling.recipe_config(steps, recipe)
     model = train(
         [data.candidate_images[i] for i in train_ids],
         [data.candidate_masks[i] for i in train_ids],

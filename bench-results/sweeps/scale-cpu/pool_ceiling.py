@@ -43,9 +43,6 @@ def main() -> None:
     # chosen by those figures; they say what every pool label buys on the split the issue's
     # targets are set on.
     test = (sys.argv[6] if len(sys.argv) > 6 else "pool") == "test"
-    # A tenth validates, for the curve only: with none, every training image would be scored
-    # after each epoch.
-    service = {"schedule": "cosine", "keep": "last", "val_fraction": 0.1}
     data, _draws, held, colour, encoder = pool_contact.setup(root)
     rest = sorted(set(range(len(data.candidate_images))) - set(held))
     print(f"training on {len(rest)} labeled candidates, scoring {len(held)} held out", flush=True)
@@ -65,15 +62,7 @@ def main() -> None:
     for steps in steps_list:
         for name in inits:
             init = encoder if name == "masked" else None
-            config = TrainConfig(
-                kind="instance",
-                steps=steps,
-                device="cpu",
-                seed=0,
-                sampling="image",
-                instance_target=target,
-                **(service if recipe == "service" else {}),
-            )
+            config = recipe_config(steps, recipe, target)
             model = pool_contact.train_on(data, rest, config, init)
             print(
                 f"K={len(rest)} {name:8s} steps {steps:5d} target {target} recipe {recipe}"
@@ -88,6 +77,22 @@ def main() -> None:
                     + pool_contact.scored(model, test_view, test_held, test_colour),
                     flush=True,
                 )
+
+
+def recipe_config(steps: int, recipe: str, target: str = "boundary") -> TrainConfig:
+    """The training of a sweep's recipe (see the module docstring), equal crop shares per image."""
+    # A tenth validates, for the curve only: with none, every training image would be scored
+    # after each epoch.
+    service = {"schedule": "cosine", "keep": "last", "val_fraction": 0.1}
+    return TrainConfig(
+        kind="instance",
+        steps=steps,
+        device="cpu",
+        seed=0,
+        sampling="image",
+        instance_target=target,
+        **(service if recipe == "service" else {}),
+    )
 
 
 def print_otsu(data: BenchData, held: list[int], colour: np.ndarray) -> None:
