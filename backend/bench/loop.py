@@ -207,6 +207,7 @@ class TestScores:
     dice: float | None = None
     object_f1: float | None = None
     corrected: float | None = None  # pixels a scientist would change, as in the rounds
+    empty_start: float | None = None  # pixels drawing them from empty masks changes
 
 
 def _score_test(
@@ -215,7 +216,7 @@ def _score_test(
     """Test figures of the active version, or of ``model_id``."""
     from models.metrics import mean_scores, segmentation_scores
 
-    scores, corrected = [], []
+    scores, corrections = [], []
     params = {"model": model_id} if model_id is not None else {}
     for stem, image_id in test.items():
         r = http.get(f"/api/v1/images/{image_id}/prediction", params=params)
@@ -224,16 +225,14 @@ def _score_test(
         predicted = np.array(Image.open(io.BytesIO(r.content)))
         truth = _labels(data, stem)
         scores.append(segmentation_scores(predicted, truth, kind="instance"))
-        corrected.append(compare(predicted, truth, "instance").changed_fraction)
+        corrections.append(compare(predicted, truth, "instance"))
     mean = mean_scores(scores)
-    return TestScores(mean["dice"], mean["object_f1"], float(np.mean(corrected)))
-
-
-def _test_empty_start(data: Path, test: list[str]) -> float | None:
-    """Mean foreground fraction of the test images: what drawing them from empty changes."""
-    if not test:
-        return None
-    return float(np.mean([np.mean(_labels(data, stem) > 0) for stem in test]))
+    return TestScores(
+        mean["dice"],
+        mean["object_f1"],
+        float(np.mean([c.changed_fraction for c in corrections])),
+        float(np.mean([c.empty_start_fraction for c in corrections])),
+    )
 
 
 def run_loop(config: LoopConfig) -> Report:
@@ -302,7 +301,6 @@ def _play(
         json={"auto_pretrain_min_images": 0, "retrain_every": 0},
     )
     test_ids = _upload(http, cid, config.data, test)
-    report.test_empty_start_fraction = _test_empty_start(config.data, test)
     for image_id in test_ids.values():
         http.patch(f"/api/v1/images/{image_id}", json={"holdout": True}).raise_for_status()
     pool_ids = _upload(http, cid, config.data, pool)
@@ -336,7 +334,7 @@ def _play(
                 proposal = np.zeros_like(gt)
             stats = compare(proposal, gt, "instance")
             changed.append(stats.changed_fraction)
-            empty.append(compare(np.zeros_like(gt), gt, "instance").changed_fraction)
+            empty.append(stats.empty_start_fraction)
             served_log.append(
                 {
                     "stem": stem_of[image_id],
@@ -361,6 +359,8 @@ def _play(
         wait = time.monotonic() - t0
         on_test = _score_test(http, config.data, test_ids)
         dice, f1 = on_test.dice, on_test.object_f1
+        if on_test.empty_start is not None:
+            report.test_empty_start_fraction = on_test.empty_start
         models = http.get(f"/api/v1/collections/{cid}/models").json()["data"]
         active = next((m for m in models if m["status"] == "active"), None)
         known = {v["version"] for r in report.rounds for v in r.versions}

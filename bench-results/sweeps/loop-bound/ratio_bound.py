@@ -52,7 +52,8 @@ def main() -> None:
     data = load_bench_data(root, channels=3)
     index = {stem: i for i, stem in enumerate(data.candidate_ids)}
     loop_pool, _ = _read_split(root, 0, 96, 40)
-    train_ids = [i for stem, i in index.items() if stem not in set(loop_pool)]
+    in_loop = set(loop_pool)
+    train_ids = [i for stem, i in index.items() if stem not in in_loop]
     config = pool_ceiling.recipe_config(steps, recipe)
     model = train(
         [data.candidate_images[i] for i in train_ids],
